@@ -1,0 +1,58 @@
+"""XMem video object segmentation: command line entry point.
+
+  python main.py                      propagate the bundled sample clip with the shipped weights
+  python main.py propagate INPUT ...  propagate a mask through a clip
+  python main.py eval PRED GT         J, F and J&F of predicted masks
+  python main.py open [CLIP]          open the desktop app
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from xmem_core.cli import demo, evaluate, propagate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="XMem video object segmentation")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo.add_parser(sub)
+    propagate.add_parser(sub)
+    evaluate.add_parser(sub)
+    _add_app_parser(sub)
+    return parser
+
+
+def _add_app_parser(sub: argparse._SubParsersAction) -> None:
+    try:
+        from app import cli as app_cli  # Qt-free at import time; PySide6 is imported when `open` runs
+    except ImportError:
+        return
+    app_cli.add_parser(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from xmem_core.cli.errors import USER_ERRORS
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["demo", *(argv or [])])
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as e:  # e.g. CUDA out of memory
+        if "out of memory" in str(e).lower():
+            print("error: out of memory: try a smaller --size or --device cpu", file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""InferenceCore and VideoSession with a tiny random-weight model on synthetic clips."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.core.tiny import moving_square_clip, tiny_model
+from xmem_core.config import MemoryConfig
+from xmem_core.inference.core import EngineError, InferenceCore
+from xmem_core.inference.session import VideoSession
+from xmem_core.io.base import FrameSource
+
+
+class ArraySource(FrameSource):
+    """In-memory frame source for tests."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        super().__init__("memory")
+        self._frames = frames
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._frames[0].shape[:2]
+
+    @property
+    def names(self) -> list[str]:
+        return [f"{i:05d}" for i in range(len(self._frames))]
+
+    def _read(self, index: int) -> np.ndarray:
+        return self._frames[index]
+
+
+@pytest.fixture(scope="module")
+def net():
+    return tiny_model()
+
+
+def _core_run(net, n: int, cfg: MemoryConfig, size: int = 32):
+    core = InferenceCore(net, cfg)
+    img = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(1, size, size)
+    mask[:, 4:20, 4:20] = 1
+    stats = []
+    with torch.inference_mode():
+        for t in range(n):
+            out = core.step(img + 0.01 * (t % 7), mask if t == 0 else None, [1] if t == 0 else None, frame=t)
+            stats.append(out.stats)
+    return core, stats
+
+
+def test_memory_sizes_follow_the_spec(net) -> None:
+    _, stats = _core_run(net, 80, MemoryConfig(r=5, T_min=5, T_max=10, P=2, LT_max=100))
+    consolidations = [s.frame for s in stats if s.has_event("consolidate")]
+    assert consolidations[:2] == [45, 70]
+    assert [s.working_frames for s in stats[:11]] == [1] * 5 + [2] * 5 + [3]
+    inserts = [s.frame for s in stats if s.has_event("insert")]
+    assert inserts[:4] == [0, 5, 10, 15]
+    assert stats[45].working_frames == 5 and stats[45].long_term_elements == 2
+    assert stats[0].sensory_objects == 1 and stats[0].has_event("deep_update")
+
+
+@pytest.mark.slow
+def test_long_term_bounded_over_2000_frames(net) -> None:
+    cfg = MemoryConfig(r=5, T_min=2, T_max=4, P=2, LT_max=8)
+    core, stats = _core_run(net, 2000, cfg, size=32)
+    assert max(s.long_term_elements for s in stats) <= cfg.LT_max
+    assert sum(s.has_event("evict") for s in stats) > 100
+    assert stats[-1].long_term_elements >= cfg.LT_max - cfg.P
+
+
+def test_first_frame_needs_a_mask(net) -> None:
+    core = InferenceCore(net, MemoryConfig())
+    with pytest.raises(EngineError, match="needs a mask"):
+        core.step(torch.zeros(1, 3, 32, 32))
+
+
+def test_objects_added_and_removed_mid_video(net) -> None:
+    cfg = MemoryConfig(r=2, T_min=2, T_max=4, P=2, LT_max=8)
+    core, _ = _core_run(net, 20, cfg)
+    assert core.memory.long.size > 0
+    img = torch.zeros(1, 3, 32, 32)
+    m = torch.zeros(1, 32, 32)
+    m[:, 20:28, 20:28] = 1
+    with torch.inference_mode():
+        out = core.step(img, m, [7], valid_ids=[7], frame=20)
+        assert out.object_ids == [1, 7] and out.prob.shape == (3, 32, 32)
+        for t in range(21, 60):
+            out = core.step(img, frame=t)
+            assert torch.isfinite(out.prob).all()
+        assert out.stats.long_term_elements <= cfg.LT_max
+        core.remove_objects([1])
+        out = core.step(img, frame=60)
+    assert out.object_ids == [7] and out.prob.shape == (2, 32, 32)
+    assert out.stats.sensory_objects == 1
+
+
+def _session(net, n: int = 12, **kw) -> tuple[VideoSession, list[np.ndarray]]:
+    frames, masks = moving_square_clip(n)
+    return VideoSession(net, ArraySource(frames), MemoryConfig(r=2), size=-1, **kw), masks
+
+
+def test_session_forward_stops_before_next_keyframe(net) -> None:
+    session, masks = _session(net)
+    session.set_mask(0, masks[0])
+    session.set_mask(6, masks[6])
+    results = list(session.propagate(0, 1))
+    assert [r.frame for r in results] == list(range(6))
+    assert results[0].is_keyframe and np.array_equal(results[0].mask, masks[0])
+    assert all(r.mask.shape == masks[0].shape and r.mask.dtype == np.uint8 for r in results)
+
+
+def test_session_keyframes_are_fed_not_overwritten(net) -> None:
+    session, masks = _session(net)
+    session.set_mask(0, masks[0])
+    edited = masks[6].copy()
+    edited[0:4, 0:4] = 1
+    session.set_mask(6, edited)
+    results = {r.frame: r for r in session.propagate(0, 1, stop_at_keyframe=False)}
+    assert len(results) == 12
+    assert results[6].is_keyframe and np.array_equal(results[6].mask, edited)
+    assert results[6].stats.has_event("insert")  # the correction entered memory
+
+
+def test_session_backward_and_stop(net) -> None:
+    session, masks = _session(net)
+    session.set_mask(8, masks[8])
+    frames = [r.frame for r in session.propagate(8, -1, stop=3)]
+    assert frames == [8, 7, 6, 5, 4, 3]
+
+
+def test_session_cancel_between_frames(net) -> None:
+    session, masks = _session(net)
+    session.set_mask(0, masks[0])
+    seen = []
+    for r in session.propagate(0, 1):
+        seen.append(r.frame)
+        if r.frame == 2:
+            session.cancel()
+    assert seen == [0, 1, 2]
+
+
+def test_session_errors(net) -> None:
+    session, masks = _session(net)
+    with pytest.raises(EngineError, match="no mask"):
+        next(session.propagate(3, 1))
+    with pytest.raises(EngineError, match="mask is"):
+        session.set_mask(0, np.zeros((10, 10), np.uint8))
+    with pytest.raises(EngineError, match="outside the clip"):
+        session.set_mask(99, masks[0])
+    session.set_mask(0, np.zeros_like(masks[0]))
+    with pytest.raises(EngineError, match="empty"):
+        next(session.propagate(0, 1))
+
+
+def test_session_resizes_and_restores_source_resolution(net) -> None:
+    frames, masks = moving_square_clip(6, h=50, w=70)
+    session = VideoSession(net, ArraySource(frames), MemoryConfig(), size=32)
+    assert session.geometry.padded == (32, 48)
+    session.set_mask(0, masks[0] * 4)
+    out = list(session.propagate(0, 1, with_prob=True))
+    assert out[-1].mask.shape == (50, 70)
+    assert set(np.unique(out[-1].mask)) <= {0, 4}
+    assert out[-1].prob.shape == (2, 50, 70)
+    torch.testing.assert_close(out[-1].prob.sum(0), torch.ones(50, 70), rtol=1e-4, atol=1e-4)
+
+
+def test_importing_xmem_core_does_not_import_qt() -> None:
+    code = (
+        "import sys, xmem_core, xmem_core.inference.session, xmem_core.cli.propagate, xmem_core.model.checkpoint;"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))]; print(bad); sys.exit(bool(bad))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

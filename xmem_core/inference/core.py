@@ -1,0 +1,252 @@
+"""InferenceCore: all per-video state (memory, sensory state, counters, objects) around a stateless network.
+
+One `step()` per frame, spec §6.1. Tensors here are at processing resolution and already padded to
+multiples of 16; `VideoSession` handles frames, resizing and padding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from xmem_core.config import MemoryConfig
+from xmem_core.memory.log import MemoryEvent, MemoryStats
+from xmem_core.memory.manager import MemoryManager
+from xmem_core.memory.sensory import SensoryMemory
+from xmem_core.model.aggregate import aggregate
+from xmem_core.model.network import XMem
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+class EngineError(ValueError):
+    """A request the engine cannot honour (e.g. propagating without any mask)."""
+
+
+@dataclass
+class StepOutput:
+    """Result of one step: probabilities over [background, objects...] and the memory log entry."""
+
+    prob: Tensor  # (N+1)×H×W, padded processing resolution, background at index 0
+    object_ids: list[int]  # user ids of channels 1..N
+    stats: MemoryStats
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+class InferenceCore:
+    """Per-video XMem state. Objects carry stable user ids (1..255) and are kept in registration order."""
+
+    def __init__(
+        self,
+        net: XMem,
+        config: MemoryConfig | None = None,
+        precision: str = "auto",
+        profile: bool = False,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise EngineError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
+        self.net = net
+        self.config = config or MemoryConfig()
+        self.config.validate()
+        self.device = next(net.parameters()).device
+        self.precision = _resolve_precision(precision, self.device)
+        self.profile = profile
+        self.objects: list[int] = []
+        self._events: list[MemoryEvent] = []
+        self.reset_memory(log=False)
+
+    # ---------------------------------------------------------------- state
+    def reset_memory(self, log: bool = True) -> None:
+        """Forget working, long-term and sensory memory. Registered objects are kept."""
+        cfg = self.net.config
+        self.memory = MemoryManager(self.config, cfg.key_dim, cfg.value_dim)
+        self.memory.add_objects(len(self.objects))
+        self.sensory = SensoryMemory(cfg.hidden_dim)
+        self._grid: tuple[int, int] | None = None
+        self.curr_ti = -1
+        self.last_mem_ti = 0
+        self.last_deep_ti = -self.config.deep_update_every
+        if log:
+            self._events.append(MemoryEvent("reset"))
+
+    def update_config(self, config: MemoryConfig) -> None:
+        """Apply new memory hyper-parameters; they take effect from the next insertion."""
+        config.validate()
+        self.config = config
+        self.memory.config = config
+
+    def remove_objects(self, ids: list[int]) -> None:
+        """Forget objects everywhere (memory values, sensory state). Unknown ids are ignored."""
+        slots = [self.objects.index(i) for i in ids if i in self.objects]
+        if not slots:
+            return
+        self.memory.remove_objects(slots)
+        self.sensory.remove_objects(slots)
+        self.objects = [o for k, o in enumerate(self.objects) if k not in set(slots)]
+        self._events.append(MemoryEvent("remove_objects", {"ids": sorted(ids)}))
+
+    def _register(self, ids: list[int], grid: tuple[int, int], like: Tensor) -> list[int]:
+        """Register unseen ids (ascending). Returns the new ids."""
+        new = sorted(i for i in set(ids) if i not in self.objects)
+        if new:
+            self.objects.extend(new)
+            self.memory.add_objects(len(new))
+            self._events.append(MemoryEvent("add_objects", {"ids": new}))
+        missing = len(self.objects) - self.sensory.num_objects
+        self.sensory.add_objects(missing, grid, like)
+        return new
+
+    # ----------------------------------------------------------------- step
+    def step(
+        self,
+        image: Tensor,
+        mask: Tensor | None = None,
+        mask_ids: list[int] | None = None,
+        valid_ids: list[int] | None = None,
+        end: bool = False,
+        frame: int = -1,
+    ) -> StepOutput:
+        """Process one frame.
+
+        image: 1×3×H×W normalised, H and W multiples of 16.
+        mask: K×H×W (probabilities or 0/1) for the user ids in `mask_ids` (length K), or None.
+        valid_ids: ids this mask annotates; None means it annotates every known object (a full keyframe:
+            objects it does not mention are absent). Objects not in valid_ids keep their prediction.
+        end: last frame of a run: not memorised, no sensory update.
+        """
+        if mask is not None and (mask_ids is None or len(mask_ids) != mask.shape[0]):
+            raise EngineError("mask_ids must name one user id per mask channel")
+        if mask is None and self.memory.is_empty():
+            raise EngineError("no mask in memory yet: the first processed frame needs a mask")
+        timer = _Timer(self.profile, self.device)
+        self.curr_ti += 1
+        grid = (image.shape[-2] // 16, image.shape[-1] // 16)
+        flags = self._flags(mask, mask_ids, valid_ids, end)
+        with self._autocast():
+            with timer("key_encoder"):
+                feats = self.net.encode_key(image, need_sk=flags.is_mem, need_ek=flags.need_ek)
+            pred = self._segment(feats, flags, timer) if flags.need_segment else None
+            if mask is not None:
+                out = self._merge_mask(pred, mask, mask_ids or [], valid_ids, grid, image)
+            else:
+                assert pred is not None
+                out = pred
+            if flags.is_mem:
+                with timer("value_encoder"):
+                    self._memorise(image, feats, out, flags, frame)
+        return StepOutput(out.float(), list(self.objects), self._stats(frame), timer.times)
+
+    def _flags(self, mask: Tensor | None, mask_ids: list[int] | None, valid_ids: list[int] | None,
+               end: bool) -> "_Flags":
+        cfg = self.config
+        known_after = set(self.objects) | set(mask_ids or [])
+        full = mask is not None and (valid_ids is None or set(valid_ids) >= known_after)
+        is_mem = (self.curr_ti - self.last_mem_ti >= cfg.r or mask is not None) and not end
+        need_segment = (not self.memory.is_empty()) and not full and len(self.objects) > 0
+        sync = cfg.deep_update_every < 0
+        is_deep = is_mem if sync else (is_mem and self.curr_ti - self.last_deep_ti >= cfg.deep_update_every)
+        is_normal = (not sync or not is_deep) and not end
+        need_ek = cfg.long_term or need_segment
+        return _Flags(is_mem, need_segment, is_deep, is_normal, need_ek)
+
+    def _segment(self, feats, flags: "_Flags", timer: "_Timer") -> Tensor:
+        """Read memory and decode: (N+1)×H×W probabilities for the objects in memory."""
+        with timer("memory_read"):
+            sel = feats.selection[0] if feats.selection is not None else None
+            readout = self.memory.read(feats.key[0], sel)
+        with timer("decoder"):
+            hidden, _, prob = self.net.segment(
+                feats, readout[None], self.sensory.get(), h_out=flags.is_normal, strip_bg=False
+            )
+        if flags.is_normal:
+            self.sensory.set(hidden)
+        return prob[0]
+
+    def _merge_mask(self, pred: Tensor | None, mask: Tensor, mask_ids: list[int], valid_ids: list[int] | None,
+                    grid: tuple[int, int], image: Tensor) -> Tensor:
+        """Combine a user mask with the prediction (spec §6.1 step 4) and register new objects."""
+        n_old = len(self.objects)
+        self._register(mask_ids, grid, image)
+        channels = [mask[mask_ids.index(i)] if i in mask_ids else torch.zeros_like(mask[0]) for i in self.objects]
+        full = torch.stack(channels).float()  # N×H×W
+        if pred is not None:
+            valid = set(self.objects if valid_ids is None else valid_ids)
+            annotated = full.sum(0) > 0.5
+            pred_obj = pred[1:].float().masked_fill(annotated, 0.0)
+            for slot in range(n_old):
+                if self.objects[slot] not in valid:
+                    full[slot] = pred_obj[slot]
+        return aggregate(full[None])[1][0]
+
+    def _memorise(self, image: Tensor, feats, out: Tensor, flags: "_Flags", frame: int) -> None:
+        value, hidden = self.net.encode_value(
+            image, feats.f16, self.sensory.get(), out[None, 1:].to(image.dtype), is_deep_update=flags.is_deep
+        )
+        sel = feats.selection[0] if (self.config.long_term and feats.selection is not None) else None
+        self.memory.add_memory(feats.key[0], feats.shrinkage[0], value[0], frame, selection=sel)
+        self.last_mem_ti = self.curr_ti
+        if flags.is_deep:
+            self.sensory.set(hidden)
+            self.last_deep_ti = self.curr_ti
+            self._events.append(MemoryEvent("deep_update", {"frame": frame}))
+
+    def _stats(self, frame: int) -> MemoryStats:
+        events = self._events + self.memory.take_events()
+        self._events = []
+        return MemoryStats(
+            frame=frame,
+            sensory_objects=self.sensory.num_objects,
+            working_frames=self.memory.working_frames,
+            working_elements=self.memory.work.size,
+            long_term_elements=self.memory.long.size,
+            working_capacity=self.memory.working_capacity,
+            long_term_capacity=self.config.LT_max if self.config.long_term else 0,
+            events=events,
+        )
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+
+@dataclass
+class _Flags:
+    is_mem: bool
+    need_segment: bool
+    is_deep: bool
+    is_normal: bool
+    need_ek: bool
+
+
+class _Timer:
+    """Accumulates wall time per stage; synchronises CUDA only when profiling."""
+
+    def __init__(self, profile: bool, device: torch.device) -> None:
+        self.times: dict[str, float] = {}
+        self.sync = profile and device.type == "cuda"
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.sync:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        yield
+        if self.sync:
+            torch.cuda.synchronize()
+        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+
+
+def _resolve_precision(precision: str, device: torch.device) -> str:
+    """auto: fp16 autocast on CUDA (as the reference), fp32 elsewhere."""
+    if precision != "auto":
+        if precision == "fp16" and device.type != "cuda":
+            raise EngineError("fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+        return precision
+    return "fp16" if device.type == "cuda" else "fp32"

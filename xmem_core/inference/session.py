@@ -1,0 +1,164 @@
+"""VideoSession: a frame source, user keyframes and an InferenceCore, with a generator `propagate()`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from xmem_core.config import MemoryConfig
+from xmem_core.inference.core import EngineError, InferenceCore
+from xmem_core.inference.preprocess import make_geometry, prepare_image, prepare_mask, prob_to_index, to_source
+from xmem_core.io.frames import FrameSource
+from xmem_core.memory.log import MemoryStats
+from xmem_core.model.network import XMem
+
+
+@dataclass
+class FrameResult:
+    """One propagated (or fed) frame."""
+
+    frame: int  # source frame index
+    mask: np.ndarray  # H×W uint8 index mask at source resolution (user ids)
+    stats: MemoryStats  # memory occupancy and events after this frame
+    is_keyframe: bool  # True when the mask is the user's own (start frame or a keyframe met on the way)
+    prob: torch.Tensor | None = None  # (N+1)×H×W source-resolution probabilities, only with with_prob=True
+    object_ids: list[int] = field(default_factory=list)  # ids of prob channels 1..N
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+class VideoSession:
+    """Per-video inference state. Not thread-safe except `cancel()`, which may be called from any thread."""
+
+    def __init__(
+        self,
+        model: XMem,
+        frames: FrameSource,
+        memory_config: MemoryConfig | None = None,
+        size: int = 480,
+        device: str | torch.device = "cpu",
+        precision: str = "auto",
+        profile: bool = False,
+    ) -> None:
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise EngineError("CUDA was requested but no CUDA device is available")
+        self.model = model.to(self.device).eval()
+        self.frames = frames
+        self.geometry = make_geometry(tuple(frames.size), size)
+        self.core = InferenceCore(self.model, memory_config, precision=precision, profile=profile)
+        self._keyframes: dict[int, np.ndarray] = {}
+        self._cancel = threading.Event()
+
+    # ------------------------------------------------------------ keyframes
+    @property
+    def keyframes(self) -> list[int]:
+        return sorted(self._keyframes)
+
+    def set_mask(self, frame: int, mask: np.ndarray) -> None:
+        """Make `frame` a keyframe with this H×W index mask (user ids 1..255) at source resolution."""
+        self._check_frame(frame)
+        mask = np.asarray(mask)
+        if mask.shape != tuple(self.frames.size):
+            h, w = self.frames.size
+            raise EngineError(f"mask is {mask.shape[-1]}x{mask.shape[0]} but the video is {w}x{h}")
+        if mask.dtype != np.uint8:
+            if mask.min() < 0 or mask.max() > 255:
+                raise EngineError("mask values must be object ids between 0 and 255")
+            mask = mask.astype(np.uint8)
+        self._keyframes[frame] = mask.copy()
+
+    def clear_mask(self, frame: int) -> None:
+        self._keyframes.pop(frame, None)
+
+    def remove_object(self, obj_id: int) -> None:
+        """Forget an object in memory and in the stored keyframes."""
+        self.core.remove_objects([obj_id])
+        for m in self._keyframes.values():
+            m[m == obj_id] = 0
+
+    def reset_memory(self) -> None:
+        self.core.reset_memory()
+
+    def update_memory_config(self, config: MemoryConfig) -> None:
+        self.core.update_config(config)
+
+    def cancel(self) -> None:
+        """Ask a running `propagate()` to stop before its next frame (thread-safe)."""
+        self._cancel.set()
+
+    # ----------------------------------------------------------- propagation
+    def propagate(
+        self,
+        start: int,
+        direction: int = 1,
+        stop: int | None = None,
+        stop_at_keyframe: bool = True,
+        overwrite_keyframes: bool = False,
+        start_mask: np.ndarray | None = None,
+        with_prob: bool = False,
+    ) -> Iterator[FrameResult]:
+        """Propagate from `start` (a keyframe, or a frame whose mask is given as `start_mask`).
+
+        Visits start, start±1, ... up to `stop` (inclusive), the clip's end, or, with stop_at_keyframe,
+        the frame before the next keyframe. Without stop_at_keyframe, keyframes met on the way are fed as
+        corrections (memory frames) unless overwrite_keyframes, which predicts them like any frame.
+        Stop iterating or call cancel() to cancel between frames.
+        """
+        if direction not in (1, -1):
+            raise EngineError("direction must be +1 (forward) or -1 (backward)")
+        self._check_frame(start)
+        first_mask = start_mask if start_mask is not None else self._keyframes.get(start)
+        if first_mask is None:
+            raise EngineError(f"frame {start} has no mask: paint it or start from a keyframe")
+        last = self._last_frame(start, direction, stop, stop_at_keyframe)
+        self._cancel.clear()
+        for idx in range(start, last + direction, direction):
+            if self._cancel.is_set():
+                return
+            user_mask = first_mask if idx == start else self._keyframes.get(idx)
+            if idx != start and overwrite_keyframes:
+                user_mask = None
+            yield self._process(idx, user_mask, end=(idx == last and idx != start), with_prob=with_prob)
+
+    def _last_frame(self, start: int, direction: int, stop: int | None, stop_at_keyframe: bool) -> int:
+        n = len(self.frames)
+        last = (n - 1 if direction > 0 else 0) if stop is None else max(0, min(n - 1, stop))
+        if (last - start) * direction < 0:
+            raise EngineError(f"stop frame {stop} lies behind start frame {start} for this direction")
+        if stop_at_keyframe:
+            ahead = [k for k in self._keyframes if (k - start) * direction > 0 and (last - k) * direction >= 0]
+            if ahead:
+                nearest = min(ahead, key=lambda k: abs(k - start))
+                last = nearest - direction
+        return last
+
+    def _process(self, idx: int, user_mask: np.ndarray | None, end: bool, with_prob: bool) -> FrameResult:
+        geo = self.geometry
+        image = prepare_image(self.frames[idx], geo, self.device)
+        mask_t, ids = None, None
+        if user_mask is not None:
+            ids = [int(i) for i in np.unique(user_mask) if i != 0]
+            if not ids and not self.core.objects:
+                raise EngineError(f"the mask of frame {idx} is empty: paint at least one object")
+            mask_t = prepare_mask(user_mask, ids, geo, self.device)
+        with torch.inference_mode():
+            out = self.core.step(image, mask_t, ids, end=end, frame=idx)
+            prob = to_source(out.prob, geo)
+            mask = user_mask.copy() if user_mask is not None else prob_to_index(prob, out.object_ids)
+        return FrameResult(
+            frame=idx,
+            mask=mask,
+            stats=out.stats,
+            is_keyframe=user_mask is not None and idx in self._keyframes,
+            prob=prob if with_prob else None,
+            object_ids=out.object_ids,
+            timings=out.timings,
+        )
+
+    def _check_frame(self, frame: int) -> None:
+        if not 0 <= frame < len(self.frames):
+            raise EngineError(f"frame {frame} is outside the clip (0..{len(self.frames) - 1})")

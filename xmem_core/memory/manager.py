@@ -1,0 +1,271 @@
+"""MemoryManager: working + long-term memory, reading with joint top-k, consolidation and LFU eviction.
+
+Spec §4-§5, with the reference's bugs fixed on purpose:
+  * top-k is max-subtracted and k is clamped to the number of readable elements (§4.2);
+  * prototype selection guards against fewer than P candidates (§5.6);
+  * eviction removes exactly the surplus by normalised usage, so ties cannot over-remove, and a
+    zero-removal cannot crash (§5.8);
+  * objects added mid-video are stored aligned with all keys plus a validity mask (see stores.py), so
+    consolidation and eviction work with any number of object "groups", and objects can be removed (§5.9);
+  * each object group's first frame is pinned in working memory like the first frame (up to
+    T_max - T_min pinned frames), so a late object keeps its own annotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from xmem_core.config import MemoryConfig
+from xmem_core.memory.log import MemoryEvent
+from xmem_core.memory.similarity import full_softmax, get_similarity, topk_softmax
+from xmem_core.memory.stores import ElementStore
+
+
+@dataclass
+class _FrameEntry:
+    """One working-memory frame (a block of HW_16 consecutive elements)."""
+
+    frame: int  # source frame index
+    pinned: bool  # never consolidated (first memory frame, an object group's first frame)
+
+
+class MemoryManager:
+    """Holds working and long-term memory for one video; all tensors without batch axis."""
+
+    def __init__(self, config: MemoryConfig, key_dim: int, value_dim: int) -> None:
+        self.config = config
+        self.key_dim = key_dim
+        self.value_dim = value_dim
+        self.hw = 0  # HW_16, fixed at the first insertion
+        self.work = ElementStore(key_dim, value_dim, with_selection=config.long_term)
+        self.long = ElementStore(key_dim, value_dim, with_selection=False, capacity_hint=config.LT_max)
+        self.frames: list[_FrameEntry] = []
+        self.pending_anchor = True  # next inserted frame is pinned (first frame / new objects)
+        self.events: list[MemoryEvent] = []
+
+    # ------------------------------------------------------------ objects
+    @property
+    def num_objects(self) -> int:
+        return self.work.num_objects
+
+    def add_objects(self, count: int) -> None:
+        """New objects get zero values, invalid for all existing elements; their first frame is pinned."""
+        if count <= 0:
+            return
+        self.work.add_objects(count)
+        self.long.add_objects(count)
+        if self.work.size > 0:
+            self.pending_anchor = True
+
+    def remove_objects(self, slots: list[int]) -> None:
+        self.work.remove_objects(slots)
+        self.long.remove_objects(slots)
+
+    # ------------------------------------------------------------ sizes
+    @property
+    def working_frames(self) -> int:
+        return len(self.frames)
+
+    @property
+    def working_capacity(self) -> int:
+        return self.config.T_max * self.hw
+
+    def is_empty(self) -> bool:
+        return self.work.size == 0
+
+    # ------------------------------------------------------------ reading
+    def read(self, query_key: Tensor, query_selection: Tensor | None) -> Tensor:
+        """Read memory for every object. query_key, query_selection: Ck×h×w -> readout N×Cv×h×w."""
+        ck, h, w = query_key.shape
+        qk = query_key.reshape(1, ck, h * w)
+        qe = None if query_selection is None else query_selection.reshape(1, ck, h * w)
+        use_long = self.config.long_term and self.long.size > 0
+        stores = [self.long, self.work] if use_long else [self.work]
+        keys = torch.cat([s.key for s in stores], -1)[None]
+        shrink = torch.cat([s.shrinkage for s in stores], -1)[None]
+        sim = get_similarity(keys, shrink.to(keys.dtype), qk, qe)[0]  # L×M
+        valid = torch.cat([s.valid for s in stores], -1)  # N×L
+        readout = qk.new_zeros((self.num_objects, self.value_dim, h * w), dtype=self.work.values.dtype)
+        full_affinity = None
+        for pattern, slots in _group_by_validity(valid):
+            if not bool(pattern.any()):
+                continue  # objects with nothing in memory yet read zeros
+            affinity = self._affinity(sim, pattern)
+            if bool(pattern.all()):
+                full_affinity = affinity
+            readout[slots] = _weighted_values(stores, slots, affinity)
+        if self.config.long_term:
+            if full_affinity is None:
+                full_affinity = self._affinity(sim, None)
+            self._count_usage(full_affinity.sum(1), use_long)
+        return readout.view(self.num_objects, self.value_dim, h, w)
+
+    def _affinity(self, sim: Tensor, pattern: Tensor | None) -> Tensor:
+        """Top-k softmax over the elements in `pattern` (L bool) or over all of them. sim: L×M."""
+        if pattern is None or bool(pattern.all()):
+            return topk_softmax(sim[None], self.config.top_k)[0]
+        masked = sim.masked_fill(~pattern[:, None], float("-inf"))
+        k = min(self.config.top_k, int(pattern.sum()))
+        return topk_softmax(masked[None], k)[0]
+
+    def _count_usage(self, usage: Tensor, use_long: bool) -> None:
+        """usage: L over [LT | WM] (or WM only); split between the stores."""
+        n_long = self.long.size if use_long else 0
+        if use_long and self.config.count_usage:
+            self.long.update_usage(usage[:n_long])
+        self.work.update_usage(usage[n_long:])
+
+    # ------------------------------------------------------------ writing
+    def add_memory(
+        self,
+        key: Tensor,
+        shrinkage: Tensor,
+        values: Tensor,
+        frame: int,
+        selection: Tensor | None = None,
+    ) -> None:
+        """Insert one frame. key: Ck×h×w, shrinkage: 1×h×w, values: N×Cv×h×w, selection: Ck×h×w."""
+        ck, h, w = key.shape
+        if self.hw == 0:
+            self.hw = h * w
+        elif self.hw != h * w:
+            raise ValueError(f"memory frame grid {h}x{w} differs from the first memory frame's ({self.hw} elements)")
+        sel = selection.reshape(ck, -1) if (self.config.long_term and selection is not None) else None
+        if self.config.long_term and sel is None:
+            raise ValueError("long-term memory needs the selection term of memory frames")
+        self.work.append(
+            key.reshape(ck, -1), shrinkage.reshape(1, -1).float(), values.reshape(values.shape[0], self.value_dim, -1),
+            frame, selection=sel,
+        )
+        self.frames.append(_FrameEntry(frame=frame, pinned=self.pending_anchor))
+        self.pending_anchor = False
+        self._enforce_pin_budget()
+        self.events.append(MemoryEvent("insert", {"frame": frame, "elements": self.hw}))
+        if self.working_frames >= self.config.T_max:
+            if self.config.long_term:
+                self._evict_long_term()
+                self._consolidate()
+            else:
+                self._drop_oldest_unpinned()
+
+    def _enforce_pin_budget(self) -> None:
+        """At most T_max - T_min pinned frames (so that each consolidation has candidates);
+        the first frame stays pinned, the oldest other anchors are released first."""
+        budget = self.config.T_max - self.config.T_min
+        pinned = [i for i, f in enumerate(self.frames) if f.pinned]
+        for i in pinned[1:][: max(0, len(pinned) - budget)]:
+            self.frames[i].pinned = False
+
+    def _candidate_frames(self) -> list[int]:
+        """Working-memory frame positions eligible for consolidation: not pinned, not among the newest T_min - 1."""
+        recent = self.config.T_min - 1
+        last = len(self.frames) - recent
+        return [i for i in range(last) if not self.frames[i].pinned]
+
+    def _frame_elements(self, positions: list[int]) -> Tensor:
+        dev = self.work.key.device
+        if not positions:
+            return torch.zeros(0, dtype=torch.long, device=dev)
+        starts = torch.tensor(positions, device=dev) * self.hw
+        return (starts[:, None] + torch.arange(self.hw, device=dev)[None]).flatten()
+
+    def _drop_oldest_unpinned(self) -> None:
+        """Without long-term memory: forget the candidate frames (working memory back to T_min frames)."""
+        positions = self._candidate_frames()
+        self.work.remove(self._frame_elements(positions))
+        self.frames = [f for i, f in enumerate(self.frames) if i not in set(positions)]
+
+    def _consolidate(self) -> None:
+        """Turn the candidate frames into P prototypes in long-term memory (spec §5.5-5.7)."""
+        positions = self._candidate_frames()
+        if not positions:
+            return
+        idx = self._frame_elements(positions)
+        w = self.work
+        usage = w.normalized_usage().index_select(0, idx)
+        n_proto = min(self.config.P, int(idx.numel()))
+        top = torch.topk(usage, n_proto, sorted=True).indices  # positions within the candidates
+        cand_key = w.key.index_select(1, idx)  # Ck×C
+        cand_shrink = w.shrinkage.index_select(1, idx)  # 1×C
+        cand_values = w.values.index_select(2, idx)  # N×Cv×C
+        cand_valid = w.valid.index_select(1, idx)  # N×C
+        proto_key = cand_key.index_select(1, top)
+        proto_sel = w.selection.index_select(1, idx).index_select(1, top)
+        sim = get_similarity(cand_key[None], cand_shrink[None].to(cand_key.dtype), proto_key[None], proto_sel[None])[0]
+        proto_values, proto_shrink = _potentiate(sim, cand_values, cand_shrink, cand_valid)
+        proto_valid = cand_valid.index_select(1, top)
+        proto_frames = w.frame.index_select(0, idx).index_select(0, top)
+        self.long.append(proto_key, proto_shrink, proto_values, proto_frames, valid=proto_valid)
+        w.remove(idx)
+        self.frames = [f for i, f in enumerate(self.frames) if i not in set(positions)]
+        self.events.append(MemoryEvent("consolidate", {"candidates": int(idx.numel()), "prototypes": n_proto}))
+
+    def _evict_long_term(self) -> None:
+        """LFU eviction down to LT_max - P elements before consolidating (spec §5.8, exact count)."""
+        target = self.config.LT_max - self.config.P
+        surplus = self.long.size - target
+        if surplus <= 0:
+            return
+        if self.config.count_usage:
+            order = torch.argsort(self.long.normalized_usage(), stable=True)
+        else:  # no usage counted: evict the oldest prototypes (FIFO)
+            order = torch.arange(self.long.size, device=self.long.key.device)
+        self.long.remove(order[:surplus])
+        self.events.append(MemoryEvent("evict", {"removed": int(surplus)}))
+
+    def take_events(self) -> list[MemoryEvent]:
+        events, self.events = self.events, []
+        return events
+
+
+def _potentiate(sim: Tensor, cand_values: Tensor, cand_shrink: Tensor, cand_valid: Tensor) -> tuple[Tensor, Tensor]:
+    """Prototype values and shrinkage as softmax-weighted averages of candidates (full softmax).
+
+    sim: C×P (candidates × prototypes), cand_values: N×Cv×C, cand_shrink: 1×C, cand_valid: N×C.
+    Each object averages only over candidates it has values for. Returns (N×Cv×P, 1×P).
+    """
+    weights_all = full_softmax(sim[None])[0].float()  # C×P
+    proto_shrink = cand_shrink.float() @ weights_all
+    n = cand_values.shape[0]
+    out = cand_values.new_zeros((n, cand_values.shape[1], sim.shape[1]))
+    for pattern, slots in _group_by_validity(cand_valid):
+        if not bool(pattern.any()):
+            continue
+        weights = weights_all if bool(pattern.all()) else full_softmax(
+            sim.masked_fill(~pattern[:, None], float("-inf"))[None])[0]
+        vals = cand_values[slots]
+        out[slots] = (vals.flatten(0, 1) @ weights.to(vals.dtype)).view(len(slots), vals.shape[1], -1)
+    return out, proto_shrink
+
+
+def _weighted_values(stores: list[ElementStore], slots: list[int], affinity: Tensor) -> Tensor:
+    """Readout for `slots` without concatenating the stores' values: sum over stores of values @ affinity rows.
+
+    affinity: L×M over the stores' concatenated elements -> n×Cv×M.
+    """
+    out: Tensor | None = None
+    offset = 0
+    for store in stores:
+        part = affinity[offset : offset + store.size]
+        offset += store.size
+        vals = store.values if len(slots) == store.num_objects else store.values[slots]
+        term = vals.flatten(0, 1) @ part.to(vals.dtype)
+        out = term if out is None else out + term
+    assert out is not None
+    return out.view(len(slots), -1, affinity.shape[1])
+
+
+def _group_by_validity(valid: Tensor) -> list[tuple[Tensor, list[int]]]:
+    """Group object slots with identical validity rows. valid: N×L -> [(pattern L, slots)]."""
+    groups: list[tuple[Tensor, list[int]]] = []
+    for slot in range(valid.shape[0]):
+        for pattern, slots in groups:
+            if torch.equal(pattern, valid[slot]):
+                slots.append(slot)
+                break
+        else:
+            groups.append((valid[slot], [slot]))
+    return groups
