@@ -105,7 +105,7 @@ def test_long_term_never_exceeds_cap_over_2000_frames() -> None:
     cfg = MemoryConfig(r=5, T_min=2, T_max=4, P=4, LT_max=16)
     mm = MemoryManager(cfg, CK, CV)
     mm.add_objects(1)
-    for t, wf, lt in _run_schedule(mm, 2000, r=5):
+    for _t, wf, lt in _run_schedule(mm, 2000, r=5):
         assert lt <= cfg.LT_max
         assert wf <= cfg.T_max
     evictions = sum(e.kind == "evict" for e in mm.take_events())
@@ -119,7 +119,7 @@ def test_eviction_removes_exact_surplus_even_with_ties() -> None:
     mm = MemoryManager(cfg, CK, CV)
     mm.add_objects(1)
     key, shrink, sel, values = _frame(0)
-    mm.long.append(key.reshape(CK, -1)[:, :5].repeat(1, 2)[:, :8], torch.ones(1, 8), torch.zeros(1, CV, 8), 0)
+    mm.long.append(key.reshape(CK, -1).t()[:4].repeat(2, 1), torch.ones(8), torch.zeros(1, 8, CV), 0)
     assert mm.long.size == 8  # all usages tie at 0
     mm._evict_long_term()
     assert mm.long.size == cfg.LT_max - cfg.P  # exactly the surplus, not every tied element
@@ -155,7 +155,7 @@ def test_objects_added_mid_video_and_removed_after_consolidation() -> None:
     # the late object is valid exactly on elements written at or after frame 3
     for store in (mm.work, mm.long):
         assert torch.equal(store.valid[1], store.frame >= 3)
-        assert torch.all(store.values[1][:, ~store.valid[1]] == 0)
+        assert torch.all(store.values[1][~store.valid[1]] == 0)
     out = mm.read(*_frame(99, 1)[::2])
     assert out.shape == (2, CV, H, W) and torch.isfinite(out).all()
     for t in range(8, 30):  # keep going through consolidations and evictions with two objects
@@ -186,11 +186,12 @@ def test_late_object_reads_only_its_own_elements() -> None:
 def test_store_keep_compacts_in_place() -> None:
     st = ElementStore(CK, CV, with_selection=False)
     st.add_objects(1)
-    key = torch.arange(CK * 5, dtype=torch.float32).view(CK, 5)
-    st.append(key, torch.ones(1, 5), torch.zeros(1, CV, 5), frame=torch.arange(5))
+    key = torch.arange(CK * 5, dtype=torch.float32).view(5, CK)
+    st.append(key, torch.ones(5), torch.zeros(1, 5, CV), frame=torch.arange(5))
     st.keep(torch.tensor([1, 3]))
     assert st.size == 2
-    torch.testing.assert_close(st.key, key[:, [1, 3]])
+    torch.testing.assert_close(st.key, key[[1, 3]])
+    torch.testing.assert_close(st.kk[:, CK:], key[[1, 3]] ** 2)
     assert st.frame.tolist() == [1, 3]
 
 
@@ -205,3 +206,27 @@ def test_without_long_term_working_memory_stays_bounded() -> None:
         mm.add_memory(key, shrink, values, frame=t)
         assert mm.working_frames < cfg.T_max
     assert mm.work.frame[: H * W].eq(0).all()  # the first frame is kept
+
+
+def _dense_read(mm: MemoryManager, key: torch.Tensor, sel: torch.Tensor) -> torch.Tensor:
+    """Reference computation: similarity over [LT | WM], dense top-k affinity, values @ affinity."""
+    stores = [mm.long, mm.work] if mm.long.size else [mm.work]
+    mk = torch.cat([s.key for s in stores], 0).t()[None]
+    ms = torch.cat([s.shrinkage for s in stores], 0)[None, None]
+    sim = get_similarity(mk, ms, key.reshape(CK, -1)[None], sel.reshape(CK, -1)[None])
+    aff = topk_softmax(sim, mm.config.top_k)[0]  # L×M
+    values = torch.cat([s.values for s in stores], 1)  # N×L×Cv
+    return torch.einsum("nlc,lm->ncm", values, aff).reshape(values.shape[0], CV, H, W)
+
+
+def test_sparse_read_equals_dense_reference() -> None:
+    cfg = MemoryConfig(r=1, T_min=2, T_max=4, P=3, LT_max=12, top_k=5)
+    mm = MemoryManager(cfg, CK, CV)
+    mm.add_objects(2)
+    for t in range(9):
+        key, shrink, sel, values = _frame(t, 2)
+        if t:
+            q = _frame(100 + t)
+            torch.testing.assert_close(mm.read(q[0], q[2]), _dense_read(mm, q[0], q[2]), rtol=1e-4, atol=1e-5)
+        mm.add_memory(key, shrink, values, frame=t, selection=sel)
+    assert mm.long.size > 0

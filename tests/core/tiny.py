@@ -33,7 +33,9 @@ def tiny_weights(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def moving_square_clip(n: int = 12, h: int = 48, w: int = 64, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def moving_square_clip(
+    n: int = 12, h: int = 48, w: int = 64, seed: int = 0
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Frames (H×W×3 uint8) of a textured background with a bright square moving right, and its masks."""
     rng = np.random.default_rng(seed)
     background = rng.integers(0, 120, size=(h, w, 3), dtype=np.uint8)

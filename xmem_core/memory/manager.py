@@ -20,7 +20,8 @@ from torch import Tensor
 
 from xmem_core.config import MemoryConfig
 from xmem_core.memory.log import MemoryEvent
-from xmem_core.memory.similarity import full_softmax, get_similarity, topk_softmax
+from xmem_core.memory.read import TopK, joint_topk, query_terms, scores, sparse_readout, split, usage
+from xmem_core.memory.similarity import full_softmax, get_similarity
 from xmem_core.memory.stores import ElementStore
 
 
@@ -78,45 +79,52 @@ class MemoryManager:
 
     # ------------------------------------------------------------ reading
     def read(self, query_key: Tensor, query_selection: Tensor | None) -> Tensor:
-        """Read memory for every object. query_key, query_selection: Ck×h×w -> readout N×Cv×h×w."""
+        """Read memory for every object. query_key, query_selection: Ck×h×w -> readout N×Cv×h×w.
+
+        One joint top-k over [LT | WM] per distinct validity pattern (objects introduced together share
+        one); usage is counted from the affinity over all elements (the reference's group 0).
+        """
         ck, h, w = query_key.shape
-        qk = query_key.reshape(1, ck, h * w)
-        qe = None if query_selection is None else query_selection.reshape(1, ck, h * w)
+        q, c = query_terms(query_key.reshape(ck, -1), _flat(query_selection))
         use_long = self.config.long_term and self.long.size > 0
         stores = [self.long, self.work] if use_long else [self.work]
-        keys = torch.cat([s.key for s in stores], -1)[None]
-        shrink = torch.cat([s.shrinkage for s in stores], -1)[None]
-        sim = get_similarity(keys, shrink.to(keys.dtype), qk, qe)[0]  # L×M
-        valid = torch.cat([s.valid for s in stores], -1)  # N×L
-        readout = qk.new_zeros((self.num_objects, self.value_dim, h * w), dtype=self.work.values.dtype)
-        full_affinity = None
+        raw = [scores(st, q, c, self.key_dim) for st in stores]
+        valid = torch.cat([st.valid for st in stores], -1)  # N×L
+        out = q.new_zeros((self.num_objects, h * w, self.value_dim))
+        full_top = None
         for pattern, slots in _group_by_validity(valid):
             if not bool(pattern.any()):
                 continue  # objects with nothing in memory yet read zeros
-            affinity = self._affinity(sim, pattern)
+            top = self._topk(raw, stores, pattern)
             if bool(pattern.all()):
-                full_affinity = affinity
-            readout[slots] = _weighted_values(stores, slots, affinity)
+                full_top = top
+            offset = 0
+            for st in stores:
+                local, weights = split(top, offset, st.size)
+                for slot in slots:
+                    out[slot] += sparse_readout(local, weights, st.values[slot])
+                offset += st.size
         if self.config.long_term:
-            if full_affinity is None:
-                full_affinity = self._affinity(sim, None)
-            self._count_usage(full_affinity.sum(1), use_long)
-        return readout.view(self.num_objects, self.value_dim, h, w)
+            self._count_usage(full_top or self._topk(raw, stores, None), stores, use_long)
+        return out.transpose(1, 2).reshape(self.num_objects, self.value_dim, h, w)
 
-    def _affinity(self, sim: Tensor, pattern: Tensor | None) -> Tensor:
-        """Top-k softmax over the elements in `pattern` (L bool) or over all of them. sim: L×M."""
+    def _topk(self, raw: list[Tensor], stores: list[ElementStore], pattern: Tensor | None) -> TopK:
+        """Joint top-k over the stores' scores restricted to `pattern` (L bool over [stores...]) or all."""
         if pattern is None or bool(pattern.all()):
-            return topk_softmax(sim[None], self.config.top_k)[0]
-        masked = sim.masked_fill(~pattern[:, None], float("-inf"))
-        k = min(self.config.top_k, int(pattern.sum()))
-        return topk_softmax(masked[None], k)[0]
+            return joint_topk(raw, self.config.top_k)
+        parts, offset = [], 0
+        for s, st in zip(raw, stores, strict=True):
+            ok = pattern[offset : offset + st.size]
+            parts.append(s.masked_fill(~ok[None], float("-inf")))
+            offset += st.size
+        return joint_topk(parts, min(self.config.top_k, int(pattern.sum())))
 
-    def _count_usage(self, usage: Tensor, use_long: bool) -> None:
-        """usage: L over [LT | WM] (or WM only); split between the stores."""
-        n_long = self.long.size if use_long else 0
-        if use_long and self.config.count_usage:
-            self.long.update_usage(usage[:n_long])
-        self.work.update_usage(usage[n_long:])
+    def _count_usage(self, top: TopK, stores: list[ElementStore], use_long: bool) -> None:
+        offset = 0
+        for st in stores:
+            if st is self.work or self.config.count_usage:
+                st.add_usage(usage(top, offset, st.size))
+            offset += st.size
 
     # ------------------------------------------------------------ writing
     def add_memory(
@@ -133,12 +141,15 @@ class MemoryManager:
             self.hw = h * w
         elif self.hw != h * w:
             raise ValueError(f"memory frame grid {h}x{w} differs from the first memory frame's ({self.hw} elements)")
-        sel = selection.reshape(ck, -1) if (self.config.long_term and selection is not None) else None
+        sel = _flat(selection) if self.config.long_term else None
         if self.config.long_term and sel is None:
             raise ValueError("long-term memory needs the selection term of memory frames")
         self.work.append(
-            key.reshape(ck, -1), shrinkage.reshape(1, -1).float(), values.reshape(values.shape[0], self.value_dim, -1),
-            frame, selection=sel,
+            key.reshape(ck, -1).t(),
+            shrinkage.reshape(-1).float(),
+            values.reshape(values.shape[0], self.value_dim, -1).transpose(1, 2),
+            frame,
+            selection=None if sel is None else sel.t(),
         )
         self.frames.append(_FrameEntry(frame=frame, pinned=self.pending_anchor))
         self.pending_anchor = False
@@ -188,17 +199,17 @@ class MemoryManager:
         usage = w.normalized_usage().index_select(0, idx)
         n_proto = min(self.config.P, int(idx.numel()))
         top = torch.topk(usage, n_proto, sorted=True).indices  # positions within the candidates
-        cand_key = w.key.index_select(1, idx)  # Ck×C
-        cand_shrink = w.shrinkage.index_select(1, idx)  # 1×C
-        cand_values = w.values.index_select(2, idx)  # N×Cv×C
+        cand_key = w.key.index_select(0, idx).t()  # Ck×C
+        cand_shrink = w.shrinkage.index_select(0, idx)[None]  # 1×C
+        cand_values = w.values.index_select(1, idx)  # N×C×Cv
         cand_valid = w.valid.index_select(1, idx)  # N×C
-        proto_key = cand_key.index_select(1, top)
-        proto_sel = w.selection.index_select(1, idx).index_select(1, top)
-        sim = get_similarity(cand_key[None], cand_shrink[None].to(cand_key.dtype), proto_key[None], proto_sel[None])[0]
+        proto_key = cand_key.index_select(1, top)  # Ck×P
+        proto_sel = w.selection.index_select(0, idx).index_select(0, top).t()  # Ck×P
+        sim = get_similarity(cand_key[None], cand_shrink[None], proto_key[None], proto_sel[None])[0]  # C×P
         proto_values, proto_shrink = _potentiate(sim, cand_values, cand_shrink, cand_valid)
         proto_valid = cand_valid.index_select(1, top)
         proto_frames = w.frame.index_select(0, idx).index_select(0, top)
-        self.long.append(proto_key, proto_shrink, proto_values, proto_frames, valid=proto_valid)
+        self.long.append(proto_key.t(), proto_shrink[0], proto_values, proto_frames, valid=proto_valid)
         w.remove(idx)
         self.frames = [f for i, f in enumerate(self.frames) if i not in set(positions)]
         self.events.append(MemoryEvent("consolidate", {"candidates": int(idx.numel()), "prototypes": n_proto}))
@@ -222,40 +233,28 @@ class MemoryManager:
 
 
 def _potentiate(sim: Tensor, cand_values: Tensor, cand_shrink: Tensor, cand_valid: Tensor) -> tuple[Tensor, Tensor]:
-    """Prototype values and shrinkage as softmax-weighted averages of candidates (full softmax).
+    """Prototype values and shrinkage as softmax-weighted averages of candidates (full softmax, spec §5.7).
 
-    sim: C×P (candidates × prototypes), cand_values: N×Cv×C, cand_shrink: 1×C, cand_valid: N×C.
-    Each object averages only over candidates it has values for. Returns (N×Cv×P, 1×P).
+    sim: C×P (candidates × prototypes), cand_values: N×C×Cv, cand_shrink: 1×C, cand_valid: N×C.
+    Each object averages only over candidates it has values for. Returns (N×P×Cv, 1×P).
     """
-    weights_all = full_softmax(sim[None])[0].float()  # C×P
-    proto_shrink = cand_shrink.float() @ weights_all
-    n = cand_values.shape[0]
-    out = cand_values.new_zeros((n, cand_values.shape[1], sim.shape[1]))
+    weights_all = full_softmax(sim[None])[0]  # C×P
+    proto_shrink = cand_shrink @ weights_all
+    out = cand_values.new_zeros((cand_values.shape[0], sim.shape[1], cand_values.shape[2]))
     for pattern, slots in _group_by_validity(cand_valid):
         if not bool(pattern.any()):
             continue
-        weights = weights_all if bool(pattern.all()) else full_softmax(
-            sim.masked_fill(~pattern[:, None], float("-inf"))[None])[0]
-        vals = cand_values[slots]
-        out[slots] = (vals.flatten(0, 1) @ weights.to(vals.dtype)).view(len(slots), vals.shape[1], -1)
+        weights = weights_all
+        if not bool(pattern.all()):
+            weights = full_softmax(sim.masked_fill(~pattern[:, None], float("-inf"))[None])[0]
+        for slot in slots:
+            out[slot] = weights.t() @ cand_values[slot]
     return out, proto_shrink
 
 
-def _weighted_values(stores: list[ElementStore], slots: list[int], affinity: Tensor) -> Tensor:
-    """Readout for `slots` without concatenating the stores' values: sum over stores of values @ affinity rows.
-
-    affinity: L×M over the stores' concatenated elements -> n×Cv×M.
-    """
-    out: Tensor | None = None
-    offset = 0
-    for store in stores:
-        part = affinity[offset : offset + store.size]
-        offset += store.size
-        vals = store.values if len(slots) == store.num_objects else store.values[slots]
-        term = vals.flatten(0, 1) @ part.to(vals.dtype)
-        out = term if out is None else out + term
-    assert out is not None
-    return out.view(len(slots), -1, affinity.shape[1])
+def _flat(x: Tensor | None) -> Tensor | None:
+    """Ck×h×w -> Ck×M (None stays None)."""
+    return None if x is None else x.reshape(x.shape[0], -1)
 
 
 def _group_by_validity(valid: Tensor) -> list[tuple[Tensor, list[int]]]:

@@ -1,17 +1,17 @@
 """Key-value element stores for working and long-term memory (plain classes, preallocated buffers).
 
-Layout (no batch axis; inference runs one video at a time):
-  key        Ck×L     memory keys (shared by every object)
-  shrinkage  1×L      s >= 1
-  selection  Ck×L     only in working memory with long-term memory enabled (needed for potentiation)
-  values     N×Cv×L   one value per object and element
+Element-major layout (no batch axis; inference runs one video at a time):
+  kk         L×2Ck    [key | key²]: the key and its square, cached for the decomposed similarity
+  shrinkage  L        s >= 1 (float32)
+  selection  L×Ck     only in working memory with long-term memory enabled (needed for potentiation)
+  values     N×L×Cv   one value per object and element (float32: the sparse readout runs in fp32)
   valid      N×L      False where an object did not exist yet when the element was written
   use, life  L        usage counters (float32): normalised usage = use / life
   frame      L        source frame index each element came from (int64)
 
 Storing every object's values aligned with *all* keys plus a validity mask replaces the reference's
 suffix-aligned "object groups" (spec §4.4, §5.9): consolidation, eviction and object removal cut the
-same columns for every object, so late objects can never be misaligned with keys.
+same elements for every object, so late objects can never be misaligned with keys.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import torch
 from torch import Tensor
 
 NEW_LIFE = 1e-7  # life of a new element (spec §4.3)
+_ELEMENT_AXIS = {"values": 1, "valid": 1}  # every other buffer has elements on axis 0
 
 
 class ElementStore:
-    """A growable set of memory elements with usage counters. Buffers grow geometrically and are
-    compacted in place, so per-frame insertion never re-concatenates the whole store."""
+    """A growable set of memory elements with usage counters. Buffers grow geometrically (or are
+    preallocated to a capacity hint) and are compacted in place: insertion never re-concatenates."""
 
     def __init__(self, key_dim: int, value_dim: int, with_selection: bool, capacity_hint: int = 0) -> None:
         self.key_dim = key_dim
@@ -38,26 +39,36 @@ class ElementStore:
 
     # ----------------------------------------------------------------- views
     def _view(self, name: str) -> Tensor:
-        return self._buf[name][..., : self.size]
+        return self._buf[name].narrow(_ELEMENT_AXIS.get(name, 0), 0, self.size)
+
+    @property
+    def kk(self) -> Tensor:
+        """L×2Ck: [key | key²]."""
+        return self._view("kk")
 
     @property
     def key(self) -> Tensor:
-        return self._view("key")
+        """L×Ck."""
+        return self.kk[:, : self.key_dim]
 
     @property
     def shrinkage(self) -> Tensor:
+        """L."""
         return self._view("shrinkage")
 
     @property
     def selection(self) -> Tensor | None:
+        """L×Ck or None."""
         return self._view("selection") if self.with_selection and self._buf else None
 
     @property
     def values(self) -> Tensor:
+        """N×L×Cv."""
         return self._view("values")
 
     @property
     def valid(self) -> Tensor:
+        """N×L bool."""
         return self._view("valid")
 
     @property
@@ -76,34 +87,33 @@ class ElementStore:
         """use / life per element: L."""
         return self.use / self.life
 
-    # -------------------------------------------------------------- growing
-    def _allocate(self, cap: int, like: Tensor, value_dtype: torch.dtype) -> None:
-        dev, kd = like.device, like.dtype
+    # --------------------------------------------------------------- growing
+    def _allocate(self, cap: int, device: torch.device) -> None:
+        ck, cv, n = self.key_dim, self.value_dim, self.num_objects
         shapes = {
-            "key": ((self.key_dim, cap), kd),
-            "shrinkage": ((1, cap), torch.float32),
-            "values": ((self.num_objects, self.value_dim, cap), value_dtype),
-            "valid": ((self.num_objects, cap), torch.bool),
+            "kk": ((cap, 2 * ck), torch.float32),
+            "shrinkage": ((cap,), torch.float32),
+            "values": ((n, cap, cv), torch.float32),
+            "valid": ((n, cap), torch.bool),
             "use": ((cap,), torch.float32),
             "life": ((cap,), torch.float32),
             "frame": ((cap,), torch.int64),
         }
         if self.with_selection:
-            shapes["selection"] = ((self.key_dim, cap), kd)
-        new = {name: torch.zeros(shape, dtype=dt, device=dev) for name, (shape, dt) in shapes.items()}
+            shapes["selection"] = ((cap, ck), torch.float32)
+        new = {name: torch.zeros(shape, dtype=dt, device=device) for name, (shape, dt) in shapes.items()}
         for name, old in self._buf.items():
-            new[name][..., : self.size] = old[..., : self.size]
+            axis = _ELEMENT_AXIS.get(name, 0)
+            new[name].narrow(axis, 0, self.size).copy_(old.narrow(axis, 0, self.size))
         self._buf = new
         self._cap = cap
 
-    def _reserve(self, extra: int, like: Tensor, value_dtype: torch.dtype) -> None:
+    def _reserve(self, extra: int, device: torch.device) -> None:
         need = self.size + extra
-        if need <= self._cap:
-            return
-        cap = max(need, 2 * self._cap, self.capacity_hint)
-        self._allocate(cap, like, value_dtype)
+        if need > self._cap:
+            self._allocate(max(need, 2 * self._cap, self.capacity_hint), device)
 
-    # ------------------------------------------------------------- mutation
+    # -------------------------------------------------------------- mutation
     def append(
         self,
         key: Tensor,
@@ -113,21 +123,23 @@ class ElementStore:
         selection: Tensor | None = None,
         valid: Tensor | None = None,
     ) -> None:
-        """Append n elements. key: Ck×n, shrinkage: 1×n, values: N×Cv×n, selection: Ck×n, valid: N×n."""
-        n = key.shape[-1]
+        """Append n elements. key: n×Ck, shrinkage: n, values: N×n×Cv, selection: n×Ck, valid: N×n."""
+        n = key.shape[0]
         if values.shape[0] != self.num_objects:
             raise ValueError(f"values hold {values.shape[0]} objects, store has {self.num_objects}")
         if self.with_selection and selection is None:
             raise ValueError("this store keeps selection terms; none given")
-        self._reserve(n, key, values.dtype)
+        self._reserve(n, key.device)
         s, e = self.size, self.size + n
         b = self._buf
-        b["key"][:, s:e] = key
-        b["shrinkage"][:, s:e] = shrinkage
-        b["values"][:, :, s:e] = values
+        key = key.float()
+        b["kk"][s:e, : self.key_dim] = key
+        b["kk"][s:e, self.key_dim :] = key * key
+        b["shrinkage"][s:e] = shrinkage
+        b["values"][:, s:e] = values
         b["valid"][:, s:e] = True if valid is None else valid
         if self.with_selection:
-            b["selection"][:, s:e] = selection
+            b["selection"][s:e] = selection
         b["use"][s:e] = 0.0
         b["life"][s:e] = NEW_LIFE
         b["frame"][s:e] = frame
@@ -137,8 +149,9 @@ class ElementStore:
         """Keep only the elements at `index` (1-D long tensor, any order), compacting in place."""
         n = int(index.numel())
         for name, buf in self._buf.items():
-            kept = buf[..., : self.size].index_select(buf.dim() - 1, index)
-            buf[..., :n] = kept
+            axis = _ELEMENT_AXIS.get(name, 0)
+            kept = buf.narrow(axis, 0, self.size).index_select(axis, index)
+            buf.narrow(axis, 0, n).copy_(kept)
         self.size = n
 
     def remove(self, index: Tensor) -> None:
@@ -147,7 +160,7 @@ class ElementStore:
         mask[index] = False
         self.keep(mask.nonzero().flatten())
 
-    def update_usage(self, usage: Tensor) -> None:
+    def add_usage(self, usage: Tensor) -> None:
         """usage: L (mass each element received in one read); every element's life grows by 1."""
         self._buf["use"][: self.size] += usage.float()
         self._buf["life"][: self.size] += 1.0
@@ -158,10 +171,8 @@ class ElementStore:
         if not self._buf:
             return
         old_v, old_ok = self._buf["values"], self._buf["valid"]
-        pad_v = old_v.new_zeros((count, self.value_dim, self._cap))
-        pad_ok = old_ok.new_zeros((count, self._cap))
-        self._buf["values"] = torch.cat([old_v, pad_v], 0)
-        self._buf["valid"] = torch.cat([old_ok, pad_ok], 0)
+        self._buf["values"] = torch.cat([old_v, old_v.new_zeros((count, self._cap, self.value_dim))], 0)
+        self._buf["valid"] = torch.cat([old_ok, old_ok.new_zeros((count, self._cap))], 0)
 
     def remove_objects(self, slots: list[int]) -> None:
         """Forget the objects at these slots (their values and validity rows)."""
