@@ -175,7 +175,8 @@ def test_session_resizes_and_restores_source_resolution(net) -> None:
 def test_importing_xmem_core_does_not_import_qt() -> None:
     code = (
         "import sys, xmem_core, xmem_core.inference.session, xmem_core.cli.propagate, xmem_core.model.checkpoint;"
-        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))]; print(bad); sys.exit(bool(bad))"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))];"
+        "print(bad); sys.exit(bool(bad))"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
