@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
             print("error: out of memory: try a smaller --size or --device cpu", file=sys.stderr)
             return 3
         raise
+
+
+def _one_line(error: BaseException) -> str:
+    """First line of an error message (library messages can span paragraphs)."""
+    lines = [ln.strip() for ln in str(error).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 if __name__ == "__main__":
