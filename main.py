@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     from xmem_core.cli.errors import USER_ERRORS
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["demo", *argv]  # no command: run the bundled default
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["demo", *(argv or [])])
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as e:

@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     if gt.is_dir():
         from xmem_core.metrics.davis import evaluate_clip
 
-        j, f = evaluate_clip(Path(args.out), gt)
-        print(f"sample clip vs. its ground truth: J {100 * j:.1f}  F {100 * f:.1f}  J&F {50 * (j + f):.1f}")
+        score = evaluate_clip(Path(args.out), gt)
+        print(f"sample clip vs. its ground truth: J {100 * score.J:.1f}  F {100 * score.F:.1f}  "
+              f"J&F {50 * (score.J + score.F):.1f}")
     return code
 
 

@@ -20,6 +20,7 @@ from xmem_core.memory.manager import MemoryManager
 from xmem_core.memory.sensory import SensoryMemory
 from xmem_core.model.aggregate import aggregate
 from xmem_core.model.network import XMem
+from xmem_core.model.optimize import prepare_for_inference
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -47,14 +48,16 @@ class InferenceCore:
         config: MemoryConfig | None = None,
         precision: str = "auto",
         profile: bool = False,
+        optimize: bool = True,
     ) -> None:
         if precision not in PRECISIONS:
             raise EngineError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
-        self.net = net
         self.config = config or MemoryConfig()
         self.config.validate()
         self.device = next(net.parameters()).device
         self.precision = _resolve_precision(precision, self.device)
+        self.channels_last = optimize
+        self.net = prepare_for_inference(net, self.precision) if optimize else net.eval()
         self.profile = profile
         self.objects: list[int] = []
         self._events: list[MemoryEvent] = []
@@ -124,6 +127,8 @@ class InferenceCore:
         if mask is None and self.memory.is_empty():
             raise EngineError("no mask in memory yet: the first processed frame needs a mask")
         timer = _Timer(self.profile, self.device)
+        if self.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
         self.curr_ti += 1
         grid = (image.shape[-2] // 16, image.shape[-1] // 16)
         flags = self._flags(mask, mask_ids, valid_ids, end)
@@ -244,7 +249,7 @@ class _Timer:
 
 
 def _resolve_precision(precision: str, device: torch.device) -> str:
-    """auto: fp16 autocast on CUDA (as the reference), fp32 elsewhere."""
+    """auto: fp16 on CUDA (as the reference's AMP), fp32 on CPU (bf16 is opt-in: see README, Performance)."""
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
             raise EngineError("fp16 needs a CUDA device; use bf16 or fp32 on CPU")

@@ -42,6 +42,7 @@ class VideoSession:
         device: str | torch.device = "cpu",
         precision: str = "auto",
         profile: bool = False,
+        optimize: bool = True,
     ) -> None:
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
@@ -49,7 +50,9 @@ class VideoSession:
         self.model = model.to(self.device).eval()
         self.frames = frames
         self.geometry = make_geometry(tuple(frames.size), size)
-        self.core = InferenceCore(self.model, memory_config, precision=precision, profile=profile)
+        self.core = InferenceCore(self.model, memory_config, precision=precision, profile=profile, optimize=optimize)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input shape per session
         self._keyframes: dict[int, np.ndarray] = {}
         self._cancel = threading.Event()
 

@@ -1,0 +1,1 @@
+"""Qt-free annotation state: objects, masks, keyframes, undo history, memory log."""

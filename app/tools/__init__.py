@@ -1,0 +1,1 @@
+"""Qt-free mask editing operations used by the canvas tools."""

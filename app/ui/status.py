@@ -1,0 +1,48 @@
+"""Status bar: messages, propagation progress, frames/s and ETA, queued corrections, cursor and zoom."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+
+def fmt_eta(seconds: float) -> str:
+    if math.isnan(seconds) or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cursor = QLabel()
+        self.queued = QLabel()
+        self.queued.setStyleSheet("color:#ffd60a")
+        self.rate = QLabel()
+        self.rate.setToolTip("Propagation speed and estimated time left")
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(180)
+        self.bar.setTextVisible(True)
+        self.bar.hide()
+        self.zoom = QLabel()
+        for w in (self.cursor, self.queued, self.rate, self.bar, self.zoom):
+            self.addPermanentWidget(w)
+
+    def set_progress(self, done: int, total: int, fps: float, eta: float) -> None:
+        self.bar.show()
+        self.bar.setRange(0, max(1, total))
+        self.bar.setValue(min(done, total))
+        self.bar.setFormat(f"{done}/{total}")
+        self.rate.setText(f"{fps:.1f} frames/s · ETA {fmt_eta(eta)}")
+
+    def set_running(self, running: bool) -> None:
+        if not running:
+            self.bar.hide()
+
+    def set_queued(self, frames: list) -> None:
+        self.queued.setText(f"queued corrections: {', '.join(map(str, frames))}" if frames else "")
+
+    def set_zoom(self, scale: float) -> None:
+        self.zoom.setText(f"{scale * 100:.0f}%")

@@ -1,0 +1,1 @@
+"""Training data: transforms, static-image and video datasets, sampling, loaders."""

@@ -1,0 +1,64 @@
+"""Datasets and DataLoaders for a stage: worker processes, pinned memory, seeded per-iteration samples."""
+
+from __future__ import annotations
+
+import cv2
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from training.config import StageConfig, TrainConfig
+from training.data.sampling import IterationSampler, SkipCurriculum
+from training.data.static import StaticImageDataset, find_pairs
+from training.data.video import VideoAugment, VideoDataset, find_clips
+
+
+def is_static(stage: StageConfig) -> bool:
+    kinds = {d.kind for d in stage.data}
+    if not kinds:
+        raise ValueError(f"stage {stage.name!r} has no data sources")
+    if "static" in kinds and len(kinds) > 1:
+        raise ValueError(f"stage {stage.name!r} mixes static and video sources")
+    return kinds == {"static"}
+
+
+def build_dataset(stage: StageConfig, cfg: TrainConfig) -> Dataset:
+    """The stage's dataset: all sources concatenated, each listed `repeat` times."""
+    cache = cfg.cache_mb * 2**20
+    if is_static(stage):
+        pairs = []
+        for src in stage.data:
+            pairs += find_pairs(src.path, src.layout, src.every) * src.repeat
+        return StaticImageDataset(pairs, stage.size, stage.num_frames, stage.max_objects, None, stage.max_short, cache)
+    clips, repeats = [], []
+    for src in stage.data:
+        found = find_clips(src.path, 5 if src.kind == "youtube" else 1, src.paste, src.subset, stage.num_frames)
+        clips += found
+        repeats += [src.repeat] * len(found)
+    aug = VideoAugment(crop_scale=tuple(stage.crop_scale), paste_prob=stage.paste_prob)
+    return VideoDataset(clips, stage.size, stage.num_frames, stage.max_objects, aug, repeats, stage.max_short, cache)
+
+
+def curriculum(stage: StageConfig) -> SkipCurriculum:
+    return SkipCurriculum(stage.iterations, tuple(stage.skip_values), tuple(stage.skip_milestones))
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def build_loader(
+    dataset: Dataset, stage: StageConfig, cfg: TrainConfig, stage_index: int, start: int,
+    rank: int = 0, world: int = 1, pin: bool = False,
+) -> tuple[DataLoader, IterationSampler]:
+    """Loader yielding one batch per iteration for iterations [start, total) of the stage."""
+    local_batch = max(1, stage.batch_size // world)
+    sampler = IterationSampler(len(dataset), local_batch, cfg.seed, start, stage.total_iterations,
+                               curriculum(stage), stage_index, rank, world)
+    workers = cfg.num_workers
+    loader = DataLoader(
+        dataset, batch_size=local_batch, sampler=sampler, drop_last=True, num_workers=workers,
+        pin_memory=pin, worker_init_fn=_worker_init if workers else None,
+        prefetch_factor=cfg.prefetch_factor if workers else None, persistent_workers=False,
+    )
+    return loader, sampler

@@ -1,0 +1,255 @@
+"""VideoSource: lazy, seekable frame access to a video file through PyAV.
+
+Sequential reads stream from one open decoder without seeking. Random access builds (once) a packet index by
+demuxing without decoding, seeks to the nearest keyframe at or before the target and decodes forward. Decoded
+frames pass through a small LRU cache owned by :class:`FrameSource`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+from xmem_core.io.base import FrameSource, FrameSourceError
+
+__all__ = ["VideoSource", "VIDEO_EXTENSIONS", "PacketIndex"]
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
+_AV_ERRORS = (av.FFmpegError, OSError, EOFError, ValueError)
+
+
+@dataclass
+class PacketIndex:
+    """Presentation timestamps of every frame (sorted) and of the keyframes, from one demux-only pass."""
+
+    pts: list[int] | None      # None when the container carries no usable timestamps
+    keyframe_pts: list[int]
+    count: int
+
+    def index_of(self, pts: int | None) -> int | None:
+        """Frame index of a timestamp, or None if unknown."""
+        if pts is None or self.pts is None:
+            return None
+        i = bisect.bisect_left(self.pts, pts)
+        return i if i < len(self.pts) and self.pts[i] == pts else None
+
+    def keyframe_before(self, index: int) -> int | None:
+        """Timestamp of the last keyframe at or before frame ``index`` (None: start from the beginning)."""
+        if self.pts is None or not self.keyframe_pts:
+            return None
+        k = bisect.bisect_right(self.keyframe_pts, self.pts[index]) - 1
+        return self.keyframe_pts[k] if k > 0 else None
+
+
+def build_packet_index(path: str | os.PathLike) -> PacketIndex:
+    """Demux (no decoding) the first video stream and collect frame timestamps and keyframes."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stamps: list[int | None] = []
+        keys: list[int | None] = []
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.is_discard:
+                continue
+            ts = packet.pts if packet.pts is not None else packet.dts
+            stamps.append(ts)
+            if packet.is_keyframe:
+                keys.append(ts)
+    if any(ts is None for ts in stamps) or len(set(stamps)) != len(stamps):
+        return PacketIndex(None, [], len(stamps))
+    return PacketIndex(sorted(stamps), sorted(k for k in keys if k is not None), len(stamps))
+
+
+class VideoSource(FrameSource):
+    """Frames of the first video stream of a file; names are zero-padded indices ("00000", "00001", ...)."""
+
+    #: without a packet index, decode forward instead of seeking when the target is at most this many frames ahead
+    SEEK_AHEAD = 48
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(path)
+        self._container: av.container.InputContainer | None = None
+        self._index: PacketIndex | None = None
+        self._closed = False
+        try:
+            self._restart()
+            first = self._next_frame()
+        except FrameSourceError:
+            self._close_container()
+            raise
+        except StopIteration as exc:
+            self._close_container()
+            raise FrameSourceError(f"cannot decode any frame from video {self.path}") from exc
+        except _AV_ERRORS as exc:
+            self._close_container()
+            raise FrameSourceError(f"cannot open video {self.path}: {_reason(exc)}") from exc
+        self._pos = 1
+        self._size = (first.height, first.width)
+        self._cache.put(0, self._to_rgb(first))
+        self._len = self._initial_count()
+
+    # ----------------------------------------------------------------- public API
+    def __len__(self) -> int:
+        return self._len
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+    @property
+    def names(self) -> list[str]:
+        width = max(5, len(str(max(self._len - 1, 0))))
+        return [f"{i:0{width}d}" for i in range(self._len)]
+
+    @property
+    def fps(self) -> float | None:
+        """Average frame rate from the container, if known."""
+        rate = self._stream.average_rate if self._container is not None else None
+        return float(rate) if rate else None
+
+    def count_frames(self) -> int:
+        """Count frames exactly with a demux-only pass, fix ``len(self)`` if the header was wrong, and return it."""
+        with self._lock:
+            self._ensure_index()
+            return self._len
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._close_container()
+            super().close()
+
+    # ----------------------------------------------------------------- decoding
+    def _read(self, index: int) -> np.ndarray:
+        if self._closed:
+            raise FrameSourceError(f"video {self.path} is closed")
+        try:
+            return self._decode_to(index)
+        except (FrameSourceError, IndexError):
+            raise
+        except _AV_ERRORS as exc:
+            self._container = None  # force a fresh decoder on the next read
+            raise FrameSourceError(f"cannot decode frame {index} of {self.path}: {_reason(exc)}") from exc
+
+    def _decode_to(self, index: int) -> np.ndarray:
+        if not self._can_stream_to(index):
+            self._seek_before(index)
+        for attempt in range(2):
+            for pos, frame in self._frames():
+                arr = self._to_rgb(frame)
+                self._cache.put(pos, arr)
+                if pos == index:
+                    return arr
+                if pos > index:
+                    break
+            else:
+                return self._hit_end(index)
+            if attempt == 0:  # the seek overshot the target: decode from the very start instead
+                self._restart()
+        raise FrameSourceError(f"cannot locate frame {index} in {self.path}")
+
+    def _can_stream_to(self, index: int) -> bool:
+        """True if decoding forward from the current position reaches ``index`` at least as fast as a seek."""
+        if self._container is None or self._pos is None or index < self._pos:
+            return False
+        if self._index is not None and self._index.pts is not None:
+            key = self._index.keyframe_before(index)
+            return key is None or (self._index.index_of(key) or 0) <= self._pos
+        return index <= self._pos + self.SEEK_AHEAD
+
+    def _frames(self) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Yield (index, frame) from the current decoder position until the end of the stream."""
+        while True:
+            try:
+                frame = self._next_frame()
+            except StopIteration:
+                return
+            pos = self._pos
+            if pos is None:
+                pos = self._index.index_of(frame.pts) if self._index is not None else None
+                if pos is None:  # timestamps unusable after a seek: fall back to counting from the start
+                    self._restart()
+                    continue
+            self._pos = pos + 1
+            yield pos, frame
+
+    def _next_frame(self) -> av.VideoFrame:
+        return next(self._decoder)
+
+    def _hit_end(self, index: int) -> np.ndarray:
+        """The stream ended before ``index``: correct the length (the header overstated it) and fail."""
+        if self._pos is not None and self._pos < self._len:
+            self._len = self._pos
+        raise IndexError(f"frame {index} is past the end of {self.path} ({self._len} frames decodable)")
+
+    def _seek_before(self, index: int) -> None:
+        self._ensure_index()
+        target = self._index.keyframe_before(index) if self._index is not None else None
+        if target is None or self._container is None:
+            self._restart()
+            if target is None:
+                return
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._decoder = self._container.decode(self._stream)
+        self._pos = None
+
+    def _restart(self) -> None:
+        """(Re)open the container and position the decoder before frame 0."""
+        self._close_container()
+        self._container = av.open(str(self.path))
+        if not self._container.streams.video:
+            raise FrameSourceError(f"no video stream in {self.path}")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._decoder = self._container.decode(self._stream)
+        self._pos: int | None = 0
+
+    def _close_container(self) -> None:
+        if self._container is not None:
+            with contextlib.suppress(*_AV_ERRORS):
+                self._container.close()
+            self._container = None
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        h, w = self._size if hasattr(self, "_size") else (frame.height, frame.width)
+        return frame.to_ndarray(format="rgb24", width=w, height=h)
+
+    # ----------------------------------------------------------------- frame count
+    def _initial_count(self) -> int:
+        """Header frame count, cross-checked against duration × rate; a counting pass if missing or inconsistent."""
+        header = int(self._stream.frames or 0)
+        estimate = _duration_estimate(self._stream)
+        if header > 0 and (estimate is None or abs(header - estimate) <= max(2, 0.02 * header)):
+            return header
+        self._len = header
+        self._ensure_index()
+        return self._len
+
+    def _ensure_index(self) -> None:
+        if self._index is not None:
+            return
+        try:
+            self._index = build_packet_index(self.path)
+        except _AV_ERRORS as exc:
+            raise FrameSourceError(f"cannot index video {self.path}: {_reason(exc)}") from exc
+        if self._index.count <= 0:
+            raise FrameSourceError(f"video {self.path} has no frames")
+        self._len = self._index.count
+
+
+def _duration_estimate(stream: av.video.stream.VideoStream) -> int | None:
+    """Frame count implied by the stream duration and average rate, if both are known."""
+    if not stream.duration or not stream.average_rate or not stream.time_base:
+        return None
+    return round(float(stream.duration * stream.time_base * stream.average_rate))
+
+
+def _reason(exc: BaseException) -> str:
+    """A short one-line reason for an exception."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text
