@@ -124,7 +124,7 @@ class MemoryTimeline(QWidget):
         self.wm_cap = self.mem.plot([], [], pen=pg.mkPen(*WM_COLOR, width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
         self.lt_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(*CAP_COLOR, width=1.2,
                                                              style=pg.QtCore.Qt.PenStyle.DashLine),
-                                       label="LT_max {value:.0f}", labelOpts={"color": CAP_COLOR, "position": 0.03})
+                                       label="LT_max {value:.0f}", labelOpts={"color": CAP_COLOR, "position": 0.1})
         self.lt_line.hide()
         self.mem.addItem(self.lt_line)
         self.event_pts = pg.ScatterPlotItem(pxMode=True)

@@ -133,8 +133,11 @@ def gru_update(values: Tensor, h: Tensor) -> Tensor:
     """XMem's GRU-like update (not a textbook GRU).
 
     values: B×N×3Ch×h×w split as [forget, update, candidate]; h: B×N×Ch×h×w.
-    Returns f·h·(1-u) + u·c with f, u = sigmoid, c = tanh.
+    Returns f·h·(1-u) + u·c with f, u = sigmoid, c = tanh, computed in fp32 (the sensory memory stays fp32
+    under bf16/fp16 inference, as in the reference's AMP).
     """
+    values = values.float().contiguous()
+    h = h.float()
     ch = h.shape[2]
     forget = torch.sigmoid(values[:, :, :ch])
     update = torch.sigmoid(values[:, :, ch:2 * ch])
