@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -15,7 +14,8 @@ from xmem_core.config import MemoryConfig
 from xmem_core.inference.core import PRECISIONS
 from xmem_core.inference.session import VideoSession
 from xmem_core.io.frames import open_frames
-from xmem_core.io.masks import read_mask, write_mask
+from xmem_core.io.masks import read_mask
+from xmem_core.io.writer import MaskWriter
 from xmem_core.model.checkpoint import load_model
 from xmem_core.resources import default_weights
 
@@ -101,15 +101,12 @@ def _propagate_both_ways(session: VideoSession, start: int, out_dir: Path, names
     n = len(names)
     bar = tqdm(total=n, desc="propagate", unit="frame", file=sys.stderr, disable=quiet, dynamic_ncols=True)
     runs = [(1, True)] + ([(-1, False)] if start > 0 else [])
-    for direction, write_start in runs:
-        session.reset_memory()
-        for result in session.propagate(start, direction, stop_at_keyframe=False):
-            if result.frame == start and not write_start:
-                continue
-            write_mask(out_dir / f"{names[result.frame]}.png", _as_uint8(result.mask))
-            bar.update(1)
+    with MaskWriter() as writer:
+        for direction, write_start in runs:
+            session.reset_memory()
+            for result in session.propagate(start, direction, stop_at_keyframe=False):
+                if result.frame == start and not write_start:
+                    continue
+                writer.write(out_dir / f"{names[result.frame]}.png", result.mask)
+                bar.update(1)
     bar.close()
-
-
-def _as_uint8(mask: np.ndarray) -> np.ndarray:
-    return mask.astype(np.uint8, copy=False)

@@ -11,6 +11,7 @@ import torch
 
 from xmem_core.config import MemoryConfig
 from xmem_core.inference.core import EngineError, InferenceCore
+from xmem_core.inference.prefetch import FramePrefetcher
 from xmem_core.inference.preprocess import make_geometry, prepare_image, prepare_mask, prob_to_index, to_source
 from xmem_core.io.frames import FrameSource
 from xmem_core.memory.log import MemoryStats
@@ -119,13 +120,22 @@ class VideoSession:
             raise EngineError(f"frame {start} has no mask: paint it or start from a keyframe")
         last = self._last_frame(start, direction, stop, stop_at_keyframe)
         self._cancel.clear()
-        for idx in range(start, last + direction, direction):
-            if self._cancel.is_set():
-                return
-            user_mask = first_mask if idx == start else self._keyframes.get(idx)
-            if idx != start and overwrite_keyframes:
-                user_mask = None
-            yield self._process(idx, user_mask, end=(idx == last and idx != start), with_prob=with_prob)
+        order = list(range(start, last + direction, direction))
+        with FramePrefetcher(self.frames, order, self._prepare) as frames:
+            for idx in order:
+                if self._cancel.is_set():
+                    return
+                user_mask = first_mask if idx == start else self._keyframes.get(idx)
+                if idx != start and overwrite_keyframes:
+                    user_mask = None
+                image = frames.get(idx)
+                yield self._process(idx, image, user_mask, end=(idx == last and idx != start), with_prob=with_prob)
+
+    def _prepare(self, frame: np.ndarray) -> torch.Tensor:
+        """Source frame -> 1×3×Hp×Wp normalised tensor on the device (pinned + async copy on CUDA)."""
+        if self.device.type != "cuda":
+            return prepare_image(frame, self.geometry, "cpu")
+        return prepare_image(frame, self.geometry, "cpu").pin_memory().to(self.device, non_blocking=True)
 
     def _last_frame(self, start: int, direction: int, stop: int | None, stop_at_keyframe: bool) -> int:
         n = len(self.frames)
@@ -139,9 +149,9 @@ class VideoSession:
                 last = nearest - direction
         return last
 
-    def _process(self, idx: int, user_mask: np.ndarray | None, end: bool, with_prob: bool) -> FrameResult:
+    def _process(self, idx: int, image: torch.Tensor, user_mask: np.ndarray | None, end: bool,
+                 with_prob: bool) -> FrameResult:
         geo = self.geometry
-        image = prepare_image(self.frames[idx], geo, self.device)
         mask_t, ids = None, None
         if user_mask is not None:
             ids = [int(i) for i in np.unique(user_mask) if i != 0]

@@ -1,0 +1,40 @@
+"""Background mask writer: PNG encoding overlaps with inference; at most `depth` masks wait in memory."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from xmem_core.io.masks import write_mask
+
+
+class MaskWriter:
+    """Writes index masks as palette PNGs (atomically) on one worker thread. Errors surface on the next call."""
+
+    def __init__(self, depth: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-writer")
+        self._pending: deque[Future] = deque()
+        self._depth = depth
+
+    def write(self, path: str | os.PathLike, mask: np.ndarray) -> None:
+        """Queue `mask` (H×W uint8, copied) for `path`; blocks while `depth` writes are pending."""
+        while len(self._pending) >= self._depth:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(write_mask, path, np.array(mask, dtype=np.uint8, copy=True)))
+
+    def close(self) -> None:
+        """Wait for every queued write; re-raise the first error."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> MaskWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
