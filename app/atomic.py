@@ -1,34 +1,19 @@
-"""Atomic file writes (temp file in the same folder + fsync + os.replace).
-
-Delegates to `xmem_core.io.atomic` when the engine provides it, so the app and the engine share one
-implementation; the local fallback keeps the app usable on its own.
-"""
+"""Atomic file writes for the app: the engine's implementation (`xmem_core.io.atomic`), creating parent folders."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from xmem_core.io import atomic as _engine
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to `path` so that readers see either the old or the new file, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write `data` so that readers see either the old or the new file, never a torn one."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _engine.atomic_write_bytes(path, data)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path("/work/shared/data/davis16-dev")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis16-dev"  # ../shared/data beside the repo
 RESULTS = ROOT / "benchmarks" / "results"
 STAGES = ("key_encoder", "memory_read", "decoder", "value_encoder")
 sys.path.insert(0, str(ROOT))
