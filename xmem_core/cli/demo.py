@@ -37,5 +37,6 @@ def propagate_args(out: str, device: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     propagate.add_parser(sub)
+    # the sample is 640×360: process it at its own size rather than upscaling to 480
     return parser.parse_args(["propagate", str(SAMPLE_CLIP), "--mask", str(SAMPLE_MASK), "--out", out,
-                              "--device", device])
+                              "--device", device, "--size", "-1"])
