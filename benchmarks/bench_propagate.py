@@ -96,7 +96,7 @@ def run_variant(v: dict) -> dict:
         mask0 = first_mask(clip, v["objects"])
         if v["impl"] == "engine":
             session = VideoSession(net, src, MemoryConfig(), size=v["size"], device=dev,
-                                   precision=v["precision"], profile=True)
+                                   precision=v["precision"], profile=True, copy_model=False)  # as the CLI does
             session.set_mask(0, mask0)
             gen = session.propagate(0, stop=n - 1, with_prob=v["dump"] is not None)
         else:

@@ -180,3 +180,24 @@ def test_importing_xmem_core_does_not_import_qt() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_bf16_path_runs_and_agrees_with_fp32(net) -> None:
+    masks = {}
+    for precision in ("fp32", "bf16"):
+        session, gt = _session(net, precision=precision)
+        session.set_mask(0, gt[0])
+        masks[precision] = [r.mask for r in session.propagate(0, 1)]
+    assert len(masks["bf16"]) == 12
+    agree = np.mean([np.mean(a == b) for a, b in zip(masks["fp32"], masks["bf16"], strict=True)])
+    assert agree > 0.9  # random tiny weights: near-ties flip a few pixels; trained weights: see benchmarks
+
+
+def test_unoptimised_path_matches_optimised(net) -> None:
+    results = {}
+    for optimize in (False, True):
+        session, gt = _session(net, optimize=optimize)
+        session.set_mask(0, gt[0])
+        results[optimize] = [r for r in session.propagate(0, 1, with_prob=True)]
+    for a, b in zip(results[False], results[True], strict=True):
+        torch.testing.assert_close(a.prob, b.prob, rtol=1e-3, atol=1e-4)

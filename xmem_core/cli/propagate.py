@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     if not model_path.is_file():
         raise CliError(f"model weights not found: {model_path}")
     model = load_model(model_path, device=device)
-    session = VideoSession(model, frames, config, size=args.size, device=device, precision=args.precision)
+    session = VideoSession(model, frames, config, size=args.size, device=device, precision=args.precision,
+                           copy_model=False)
+    del model  # the session optimised it in place
     session.set_mask(args.mask_frame, mask)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ class InferenceCore:
         precision: str = "auto",
         profile: bool = False,
         optimize: bool = True,
+        copy_model: bool = True,
     ) -> None:
         if precision not in PRECISIONS:
             raise EngineError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
@@ -57,7 +58,7 @@ class InferenceCore:
         self.device = next(net.parameters()).device
         self.precision = _resolve_precision(precision, self.device)
         self.channels_last = optimize
-        self.net = prepare_for_inference(net, self.precision) if optimize else net.eval()
+        self.net = prepare_for_inference(net, self.precision, inplace=not copy_model) if optimize else net.eval()
         self.profile = profile
         self.objects: list[int] = []
         self._events: list[MemoryEvent] = []
@@ -161,9 +162,9 @@ class InferenceCore:
 
     def _segment(self, feats, flags: "_Flags", timer: "_Timer") -> Tensor:
         """Read memory and decode: (N+1)×H×W probabilities for the objects in memory."""
-        with timer("memory_read"):
-            sel = feats.selection[0] if feats.selection is not None else None
-            readout = self.memory.read(feats.key[0], sel)
+        with timer("memory_read"), self._fp32():
+            sel = feats.selection[0].float() if feats.selection is not None else None
+            readout = self.memory.read(feats.key[0].float(), sel)
         with timer("decoder"):
             hidden, _, prob = self.net.segment(
                 feats, readout[None], self.sensory.get(), h_out=flags.is_normal, strip_bg=False
@@ -193,7 +194,9 @@ class InferenceCore:
             image, feats.f16, self.sensory.get(), out[None, 1:].to(image.dtype), is_deep_update=flags.is_deep
         )
         sel = feats.selection[0] if (self.config.long_term and feats.selection is not None) else None
-        self.memory.add_memory(feats.key[0], feats.shrinkage[0], value[0], frame, selection=sel)
+        with self._fp32():
+            self.memory.add_memory(feats.key[0].float(), feats.shrinkage[0].float(), value[0].float(), frame,
+                                   selection=None if sel is None else sel.float())
         self.last_mem_ti = self.curr_ti
         if flags.is_deep:
             self.sensory.set(hidden)
@@ -213,6 +216,10 @@ class InferenceCore:
             long_term_capacity=self.config.LT_max if self.config.long_term else 0,
             events=events,
         )
+
+    def _fp32(self) -> contextlib.AbstractContextManager:
+        """Memory maths (similarity, top-k, sparse readout, potentiation) always runs in fp32."""
+        return torch.autocast(device_type=self.device.type, enabled=False)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":

@@ -44,14 +44,16 @@ class VideoSession:
         precision: str = "auto",
         profile: bool = False,
         optimize: bool = True,
+        copy_model: bool = True,
     ) -> None:
+        """copy_model=False hands `model` over: it is optimised in place (folded BN, bf16...) to save memory."""
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise EngineError("CUDA was requested but no CUDA device is available")
-        self.model = model.to(self.device).eval()
         self.frames = frames
         self.geometry = make_geometry(tuple(frames.size), size)
-        self.core = InferenceCore(self.model, memory_config, precision=precision, profile=profile, optimize=optimize)
+        self.core = InferenceCore(model.to(self.device).eval(), memory_config, precision=precision, profile=profile,
+                                  optimize=optimize, copy_model=copy_model)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed input shape per session
         self._keyframes: dict[int, np.ndarray] = {}

@@ -70,10 +70,12 @@ def _foldable(conv: object, bn: object) -> bool:
             and not isinstance(bn, FoldedBatchNorm) and bn.track_running_stats)
 
 
-def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: bool = True) -> XMem:
-    """A deep copy of `net` ready for inference: eval mode, folded BN, channels-last, and bf16/fp16 weights
-    for precision 'bf16'/'fp16' (run it under the matching autocast)."""
-    fast = copy.deepcopy(net).eval()
+def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: bool = True,
+                          inplace: bool = False) -> XMem:
+    """`net` ready for inference: eval mode, folded BN, channels-last, and bf16/fp16 weights for precision
+    'bf16'/'fp16' (run it under the matching autocast). A deep copy unless `inplace` (saves one model's memory;
+    the caller's network is then modified and must not be trained or saved afterwards)."""
+    fast = (net if inplace else copy.deepcopy(net)).eval()
     fold_batchnorm(fast)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     if dtype is not None:
