@@ -201,3 +201,15 @@ def test_unoptimised_path_matches_optimised(net) -> None:
         results[optimize] = [r for r in session.propagate(0, 1, with_prob=True)]
     for a, b in zip(results[False], results[True], strict=True):
         torch.testing.assert_close(a.prob, b.prob, rtol=1e-3, atol=1e-4)
+
+
+def test_cuda_preparation_on_cpu(net) -> None:
+    """The CUDA path's model preparation (fp16 weights, folded BN, channels-last) is checked without a GPU."""
+    from xmem_core.model.optimize import FoldedBatchNorm, prepare_for_inference
+
+    fast = prepare_for_inference(net, "fp16")
+    assert all(p.dtype == torch.float16 for p in fast.parameters())
+    assert sum(isinstance(m, FoldedBatchNorm) for m in fast.modules()) > 10
+    assert all(p.dtype == torch.float32 for p in net.parameters())  # the caller's model is untouched
+    with pytest.raises(EngineError, match="CUDA"):
+        InferenceCore(net, MemoryConfig(), precision="fp16")

@@ -230,3 +230,16 @@ def test_sparse_read_equals_dense_reference() -> None:
             torch.testing.assert_close(mm.read(q[0], q[2]), _dense_read(mm, q[0], q[2]), rtol=1e-4, atol=1e-5)
         mm.add_memory(key, shrink, values, frame=t, selection=sel)
     assert mm.long.size > 0
+
+
+def test_csr_and_gather_readouts_agree() -> None:
+    """The CPU (CSR) and CUDA (gather) readouts compute the same thing; both are checked here on the CPU."""
+    from xmem_core.memory.read import csr_readout, gather_readout
+
+    g = torch.Generator().manual_seed(3)
+    values = torch.randn(40, CV, generator=g)
+    local = torch.randint(0, 40, (11, 5), generator=g)
+    weights = torch.softmax(torch.randn(11, 5, generator=g), 1)
+    expected = torch.stack([(weights[m, :, None] * values[local[m]]).sum(0) for m in range(11)])
+    torch.testing.assert_close(csr_readout(local, weights, values), expected)
+    torch.testing.assert_close(gather_readout(local, weights, values), expected)

@@ -78,14 +78,28 @@ def split(top: TopK, offset: int, length: int) -> tuple[Tensor, Tensor]:
 
 
 def sparse_readout(local: Tensor, weights: Tensor, values: Tensor) -> Tensor:
-    """Σ_j weights[m, j] · values[local[m, j]] for every query m. local, weights: M×k; values: L×Cv -> M×Cv."""
-    m, k = local.shape
+    """Σ_j weights[m, j] · values[local[m, j]] for every query m. local, weights: M×k; values: L×Cv -> M×Cv.
+
+    CSR × dense (MKL) on the CPU; gather + batched matmul on CUDA.
+    """
     if values.device.type == "cpu":
-        crow = torch.arange(0, m * k + 1, k, device=values.device)
-        affinity = torch.sparse_csr_tensor(crow, local.flatten(), weights.flatten().to(values.dtype),
-                                           size=(m, values.shape[0]), check_invariants=False)
-        return affinity @ values
-    gathered = values.index_select(0, local.flatten()).view(m, k, -1)  # M×k×Cv
+        return csr_readout(local, weights, values)
+    return gather_readout(local, weights, values)
+
+
+def csr_readout(local: Tensor, weights: Tensor, values: Tensor) -> Tensor:
+    """`sparse_readout` as a CSR matrix with exactly k entries per row times the dense values."""
+    m, k = local.shape
+    crow = torch.arange(0, m * k + 1, k, device=values.device)
+    affinity = torch.sparse_csr_tensor(crow, local.flatten(), weights.flatten().to(values.dtype),
+                                       size=(m, values.shape[0]), check_invariants=False)
+    return affinity @ values
+
+
+def gather_readout(local: Tensor, weights: Tensor, values: Tensor) -> Tensor:
+    """`sparse_readout` by gathering the k values of every query (M×k×Cv) and a batched weighted sum."""
+    m, k = local.shape
+    gathered = values.index_select(0, local.flatten()).view(m, k, -1)
     return torch.bmm(weights.unsqueeze(1).to(values.dtype), gathered).squeeze(1)
 
 
