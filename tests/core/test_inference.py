@@ -213,3 +213,12 @@ def test_cuda_preparation_on_cpu(net) -> None:
     assert all(p.dtype == torch.float32 for p in net.parameters())  # the caller's model is untouched
     with pytest.raises(EngineError, match="CUDA"):
         InferenceCore(net, MemoryConfig(), precision="fp16")
+
+
+def test_prob_to_index_equals_argmax() -> None:
+    from xmem_core.inference.preprocess import prob_to_index
+
+    prob = torch.rand(4, 9, 11, generator=torch.Generator().manual_seed(0))
+    prob[:, 0, 0] = 0.5  # a tie: the first maximum (background) wins, as with argmax
+    lut = torch.tensor([0, 3, 7, 9], dtype=torch.uint8)
+    assert np.array_equal(prob_to_index(prob, [3, 7, 9]), lut[prob.argmax(0)].numpy())
