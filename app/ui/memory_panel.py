@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import sys
+import threading
 from dataclasses import replace
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,14 +38,52 @@ FIELDS = (  # name, label, min, max, tooltip
 )
 
 
-def cuda_available() -> bool:
-    """Whether torch sees a CUDA device (torch imported lazily, only to answer this)."""
-    try:
-        import torch
+_cuda: bool | None = None
 
-        return bool(torch.cuda.is_available())
-    except Exception:  # noqa: BLE001
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (torch imported lazily, only to answer this; the answer is cached).
+
+    Importing torch takes seconds and a few hundred MiB: the panel asks `cuda_hint()` first and, if that cannot
+    tell, runs this in a background thread (`CudaProbe`) so that opening a clip does not wait for it."""
+    global _cuda
+    if _cuda is None:
+        try:
+            import torch
+
+            _cuda = bool(torch.cuda.is_available())
+        except Exception:  # noqa: BLE001
+            _cuda = False
+    return _cuda
+
+
+def cuda_hint() -> bool | None:
+    """The answer to `cuda_available()` if it is known without importing torch, else None."""
+    if _cuda is not None:
+        return _cuda
+    if "torch" in sys.modules:
+        return cuda_available()
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
+    driver = glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/proc/driver/nvidia")
+    if sys.platform.startswith("linux") and not driver:
+        return False  # no NVIDIA driver: torch could not see a device either
+    return None
+
+
+class CudaProbe(QObject):
+    """Answers `cuda_available()` from a background thread once per process; `done(bool)` arrives in the GUI thread."""
+
+    done = Signal(bool)
+    _instance: CudaProbe | None = None
+
+    @classmethod
+    def instance(cls) -> CudaProbe:
+        if cls._instance is None:
+            cls._instance = cls()
+            threading.Thread(target=lambda: cls._instance.done.emit(cuda_available()), name="cuda-probe",
+                             daemon=True).start()
+        return cls._instance
 
 
 class MemoryPanel(QWidget):
@@ -67,12 +109,15 @@ class MemoryPanel(QWidget):
             form.addRow(label, sb)
         self.device = QComboBox()
         self.device.addItem("CPU", "cpu")
-        if cuda_available():
+        hint = cuda_hint()
+        if hint or (hint is None and settings.device == "cuda"):  # unknown yet: keep the saved choice meanwhile
             self.device.addItem("CUDA", "cuda")
         self.device.setToolTip("Where the network runs")
         idx = self.device.findData(settings.device)
         self.device.setCurrentIndex(max(0, idx))
         self.device.currentIndexChanged.connect(self._apply)
+        if hint is None:
+            CudaProbe.instance().done.connect(self._on_cuda)
         form.addRow("Device", self.device)
         wrow = QHBoxLayout()
         self.weights = QLineEdit(settings.weights or "")
@@ -103,6 +148,19 @@ class MemoryPanel(QWidget):
         reset.clicked.connect(self.reset_requested.emit)
         lay.addWidget(reset)
         lay.addStretch(1)
+
+    def _on_cuda(self, available: bool) -> None:
+        """The background probe answered: offer CUDA, or withdraw it (without changing the settings)."""
+        idx = self.device.findData("cuda")
+        self.device.blockSignals(True)
+        if available and idx < 0:
+            self.device.addItem("CUDA", "cuda")
+            if self.settings.device == "cuda":
+                self.device.setCurrentIndex(self.device.count() - 1)
+        elif not available and idx >= 0:
+            self.device.removeItem(idx)
+            self.device.setCurrentIndex(0)
+        self.device.blockSignals(False)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose model weights", "", "PyTorch weights (*.pth *.pt)")
