@@ -139,14 +139,19 @@ class VideoSource(FrameSource):
     def _decode_to(self, index: int) -> np.ndarray:
         if not self._can_stream_to(index):
             self._seek_before(index)
+        # frames skipped on the way are converted and cached only if they fit in the cache next to the target
+        # (they serve backward stepping); converting the rest would cost more than decoding them
+        keep_from = index - self._cache.max_items + 1
         for attempt in range(2):
             for pos, frame in self._frames():
+                if pos > index:
+                    break
+                if pos < keep_from:
+                    continue
                 arr = self._to_rgb(frame)
                 self._cache.put(pos, arr)
                 if pos == index:
                     return arr
-                if pos > index:
-                    break
             else:
                 return self._hit_end(index)
             if attempt == 0:  # the seek overshot the target: decode from the very start instead
