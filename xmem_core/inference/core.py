@@ -259,9 +259,20 @@ class _Timer:
 
 
 def _resolve_precision(precision: str, device: torch.device) -> str:
-    """auto: fp16 on CUDA (as the reference's AMP), fp32 on CPU (bf16 is opt-in: see README, Performance)."""
+    """auto: fp16 on CUDA (as the reference's AMP); bf16 on CPUs with native bf16 (AVX-512 BF16 / AMX), whose
+    masks match fp32 (README, Performance); fp32 elsewhere."""
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
             raise EngineError("fp16 needs a CUDA device; use bf16 or fp32 on CPU")
         return precision
-    return "fp16" if device.type == "cuda" else "fp32"
+    if device.type == "cuda":
+        return "fp16"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
+def cpu_has_bf16() -> bool:
+    """True when oneDNN runs bf16 natively on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
