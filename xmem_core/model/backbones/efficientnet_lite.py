@@ -130,7 +130,7 @@ def load_lite_imagenet(host: nn.Module, variant: str, prefix: str = "", extra_in
     Head/fc/dropped blocks are skipped; extra stem input channels get `extra_init` ("zero"/"orthogonal").
     Raises ValueError if a kept backbone parameter/buffer is not covered. Returns the loaded names.
     """
-    from xmem_core.model.backbones.resnet import extend_input_channels
+    from xmem_core.model.backbones.resnet import assign_pretrained
 
     if source is None:
         source = lite_checkpoint_path(variant)
@@ -143,11 +143,7 @@ def load_lite_imagenet(host: nn.Module, variant: str, prefix: str = "", extra_in
         name = prefix + key
         if name not in wanted:
             continue
-        if key == "_conv_stem.weight":
-            value = extend_input_channels(value, target[name].shape[1], extra_init)
-        if value.shape != target[name].shape:
-            raise ValueError(f"shape mismatch for {name}: {tuple(value.shape)} vs {tuple(target[name].shape)}")
-        target[name] = value.to(target[name].dtype)
+        assign_pretrained(target, name, value, is_stem=key == "_conv_stem.weight", extra_init=extra_init)
         loaded.append(name)
     missing = sorted(wanted - set(loaded))
     if missing:

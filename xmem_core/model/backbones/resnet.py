@@ -121,6 +121,15 @@ def resnet18_trunk(in_channels: int = 3) -> ResNetTrunk:
     return ResNetTrunk(BasicBlock, (2, 2, 2), in_channels)
 
 
+def assign_pretrained(target: dict[str, Tensor], name: str, value: Tensor, is_stem: bool, extra_init: str) -> None:
+    """Put an ImageNet tensor into `target[name]`; the stem conv gets extra (mask) input channels first."""
+    if is_stem:
+        value = extend_input_channels(value, target[name].shape[1], extra_init)
+    if value.shape != target[name].shape:
+        raise ValueError(f"shape mismatch for {name}: {tuple(value.shape)} vs {tuple(target[name].shape)}")
+    target[name] = value.to(target[name].dtype)
+
+
 def extend_input_channels(weight: Tensor, in_channels: int, init: str = "zero") -> Tensor:
     """Append input channels to a conv weight (O×I×k×k -> O×in_channels×k×k); "zero" or "orthogonal"."""
     extra = in_channels - weight.shape[1]
@@ -150,11 +159,7 @@ def load_torchvision_resnet(host: nn.Module, source: str | Path | dict[str, Tens
         name = prefix + (layer1_name + key[len("layer1"):] if key.startswith("layer1.") else key)
         if name not in target:
             continue
-        if key == "conv1.weight":
-            value = extend_input_channels(value, target[name].shape[1], extra_init)
-        if value.shape != target[name].shape:
-            raise ValueError(f"shape mismatch for {name}: {tuple(value.shape)} vs {tuple(target[name].shape)}")
-        target[name] = value.to(target[name].dtype)
+        assign_pretrained(target, name, value, is_stem=key == "conv1.weight", extra_init=extra_init)
         loaded.append(name)
     host.load_state_dict(target)
     return loaded
