@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=480, help="processing short side; -1 keeps the source (default 480)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when present)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto = fp16 on CUDA, bf16 on CPUs with native bf16, else fp32")
+                   help="auto = fp16 on CUDA, fp32 on CPU; bf16 is faster on CPUs with bf16")
     p.add_argument("--mem-every", type=int, default=5, metavar="R", help="r: memory frame every R frames")
     p.add_argument("--top-k", type=int, default=30, help="top-k of the memory read")
     p.add_argument("--t-min", type=int, default=5, help="T_min working-memory frames")
