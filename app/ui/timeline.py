@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -91,6 +91,17 @@ def _compact(n: float) -> str:
 
 def _rgb(c: tuple[int, int, int]) -> str:
     return f"rgb({c[0]},{c[1]},{c[2]})"
+
+
+class _Line(pg.InfiniteLine):
+    """An InfiniteLine that reports empty bounds once its view box is gone (widget teardown), instead of raising
+    inside Qt's C++ `boundingRect` call, which crashed the process."""
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+        try:
+            return super().boundingRect()
+        except AttributeError:  # pyqtgraph's view box weak reference died mid-call
+            return QRectF()
 
 
 class MemoryTimeline(QWidget):
@@ -187,14 +198,14 @@ class MemoryTimeline(QWidget):
         self.wm_bars = pg.BarGraphItem(x0=[], width=[], y0=[], height=[], brush=pg.mkBrush(*WM_COLOR, 150),
                                        pen=pg.mkPen(None))
         self.wm.addItem(self.wm_bars)
-        self.wm_cap = pg.InfiniteLine(angle=0, pen=pg.mkPen(*WM_COLOR, 200, width=1, style=dotted))
+        self.wm_cap = _Line(angle=0, pen=pg.mkPen(*WM_COLOR, 200, width=1, style=dotted))
         self.wm_cap.hide()
         self.wm.addItem(self.wm_cap)
         # long-term lane: elements as a filled curve under the LT_max line
         self.lt_curve = pg.PlotCurveItem([], [], pen=pg.mkPen(*LT_COLOR, width=1.6), fillLevel=0,
                                          brush=pg.mkBrush(*LT_COLOR, 70))
         self.lt.addItem(self.lt_curve)
-        self.lt_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(*CAP_COLOR, width=1.2, style=dashed))
+        self.lt_line = _Line(angle=0, pen=pg.mkPen(*CAP_COLOR, width=1.2, style=dashed))
         self.lt_line.hide()
         self.lt.addItem(self.lt_line)
         # event markers, one scatter per kind on its lane
@@ -209,7 +220,7 @@ class MemoryTimeline(QWidget):
             self.event_items[kind] = item
         self.cursors = []
         for plot in self.lanes:
-            line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(255, 255, 255, 220, width=1.5),
+            line = _Line(angle=90, movable=True, pen=pg.mkPen(255, 255, 255, 220, width=1.5),
                                    hoverPen=pg.mkPen(255, 255, 255, width=3))
             line.setZValue(10)
             line.sigDragged.connect(self._cursor_dragged)
@@ -217,7 +228,7 @@ class MemoryTimeline(QWidget):
             self.cursors.append(line)
         self.hover_lines = []
         for plot in self.lanes:
-            h = pg.InfiniteLine(angle=90, pen=pg.mkPen(255, 255, 255, 70, width=1))
+            h = _Line(angle=90, pen=pg.mkPen(255, 255, 255, 70, width=1))
             h.hide()
             plot.addItem(h)
             self.hover_lines.append(h)
@@ -345,7 +356,7 @@ class MemoryTimeline(QWidget):
         if f is not None:
             self.seek.emit(f)
 
-    def _cursor_dragged(self, line: pg.InfiniteLine) -> None:
+    def _cursor_dragged(self, line: _Line) -> None:
         self.seek.emit(int(np.clip(round(line.value()), 0, max(0, self.model.n_frames - 1))))
 
     def _emit_span(self) -> None:

@@ -50,6 +50,9 @@ def test_lanes_and_markers(qtbot, clip: Path) -> None:  # noqa: ANN001
     m = project.model
     tl = MemoryTimeline(m)
     qtbot.addWidget(tl)
+    tl.resize(800, 220)
+    tl.show()
+    qtbot.waitExposed(tl)
     _fill_log(m.memlog)
     m.memlog.add_reset(5)
     tl.redraw()
