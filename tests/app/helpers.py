@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+
+from xmem_core.memory.log import MemoryStats
 
 
 def paint_stroke(canvas, points_img: list[tuple[float, float]], button=Qt.MouseButton.LeftButton) -> None:  # noqa: ANN001
@@ -26,23 +28,17 @@ def click(canvas, x: float, y: float, button=Qt.MouseButton.LeftButton) -> QPoin
     return p
 
 
-@dataclass
-class _Stats:
-    frame: int
-    sensory_objects: int = 1
-    working_frames: int = 1
-    working_elements: int = 24
-    long_term_elements: int = 0
-    working_capacity: int = 96
-    long_term_capacity: int = 64
-    events: list = field(default_factory=list)
+def _stats(frame: int) -> MemoryStats:
+    """A plausible memory log entry for the fake session."""
+    return MemoryStats(frame=frame, sensory_objects=1, working_frames=1, working_elements=24, long_term_elements=0,
+                       working_capacity=96, long_term_capacity=64)
 
 
 @dataclass
 class _Result:
     frame: int
     mask: np.ndarray
-    stats: _Stats
+    stats: MemoryStats
     is_keyframe: bool
 
 
@@ -79,4 +75,4 @@ class SlowSession:
             self.visited.append(f)
             if f in self.keys and f != start:
                 cur = self.keys[f]
-            yield _Result(f, cur.copy(), _Stats(f), f in self.keys)
+            yield _Result(f, cur.copy(), _stats(f), f in self.keys)

@@ -94,7 +94,8 @@ class InferenceCore:
             return
         self.memory.remove_objects(slots)
         self.sensory.remove_objects(slots)
-        self.objects = [o for k, o in enumerate(self.objects) if k not in set(slots)]
+        drop = set(slots)
+        self.objects = [o for k, o in enumerate(self.objects) if k not in drop]
         self._events.append(MemoryEvent("remove_objects", {"ids": sorted(ids)}))
 
     def _register(self, ids: list[int], grid: tuple[int, int], like: Tensor) -> list[int]:
@@ -267,10 +268,3 @@ def _resolve_precision(precision: str, device: torch.device) -> str:
         return precision
     return "fp16" if device.type == "cuda" else "fp32"
 
-
-def cpu_has_bf16() -> bool:
-    """True when oneDNN runs bf16 natively on this CPU."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False

@@ -105,7 +105,9 @@ class MemoryManager:
                     out[slot] += sparse_readout(local, weights, st.values[slot])
                 offset += st.size
         if self.config.long_term:
-            self._count_usage(full_top or self._topk(raw, stores, None), stores, use_long)
+            if full_top is None:
+                full_top = self._topk(raw, stores, None)
+            self._count_usage(full_top, stores)
         return out.transpose(1, 2).reshape(self.num_objects, self.value_dim, h, w)
 
     def _topk(self, raw: list[Tensor], stores: list[ElementStore], pattern: Tensor | None) -> TopK:
@@ -119,7 +121,8 @@ class MemoryManager:
             offset += st.size
         return joint_topk(parts, min(self.config.top_k, int(pattern.sum())))
 
-    def _count_usage(self, top: TopK, stores: list[ElementStore], use_long: bool) -> None:
+    def _count_usage(self, top: TopK, stores: list[ElementStore]) -> None:
+        """Add one read's usage to working memory, and to long-term memory when it counts usage (spec §4.3)."""
         offset = 0
         for st in stores:
             if st is self.work or self.config.count_usage:
@@ -183,11 +186,15 @@ class MemoryManager:
         starts = torch.tensor(positions, device=dev) * self.hw
         return (starts[:, None] + torch.arange(self.hw, device=dev)[None]).flatten()
 
+    def _forget_frames(self, positions: list[int]) -> None:
+        """Remove these working-memory frames (positions in `self.frames`) and their elements."""
+        self.work.remove(self._frame_elements(positions))
+        drop = set(positions)
+        self.frames = [f for i, f in enumerate(self.frames) if i not in drop]
+
     def _drop_oldest_unpinned(self) -> None:
         """Without long-term memory: forget the candidate frames (working memory back to T_min frames)."""
-        positions = self._candidate_frames()
-        self.work.remove(self._frame_elements(positions))
-        self.frames = [f for i, f in enumerate(self.frames) if i not in set(positions)]
+        self._forget_frames(self._candidate_frames())
 
     def _consolidate(self) -> None:
         """Turn the candidate frames into P prototypes in long-term memory (spec §5.5-5.7)."""
@@ -210,8 +217,7 @@ class MemoryManager:
         proto_valid = cand_valid.index_select(1, top)
         proto_frames = w.frame.index_select(0, idx).index_select(0, top)
         self.long.append(proto_key.t(), proto_shrink[0], proto_values, proto_frames, valid=proto_valid)
-        w.remove(idx)
-        self.frames = [f for i, f in enumerate(self.frames) if i not in set(positions)]
+        self._forget_frames(positions)
         self.events.append(MemoryEvent("consolidate", {"candidates": int(idx.numel()), "prototypes": n_proto}))
 
     def _evict_long_term(self) -> None:

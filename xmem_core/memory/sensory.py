@@ -36,7 +36,8 @@ class SensoryMemory:
     def remove_objects(self, slots: list[int]) -> None:
         if self.hidden is None:
             return
-        keep = [i for i in range(self.num_objects) if i not in set(slots)]
+        drop = set(slots)
+        keep = [i for i in range(self.num_objects) if i not in drop]
         self.hidden = self.hidden[:, keep] if keep else None
 
     def clear(self) -> None:

@@ -176,7 +176,8 @@ class ElementStore:
 
     def remove_objects(self, slots: list[int]) -> None:
         """Forget the objects at these slots (their values and validity rows)."""
-        keep = [i for i in range(self.num_objects) if i not in set(slots)]
+        drop = set(slots)
+        keep = [i for i in range(self.num_objects) if i not in drop]
         self.num_objects = len(keep)
         if not self._buf:
             return
