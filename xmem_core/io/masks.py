@@ -14,15 +14,16 @@ Reading rules (``read_mask``):
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from xmem_core.io.atomic import atomic_save
+from xmem_core.io.atomic import atomic_write_bytes
 
-__all__ = ["DAVIS_PALETTE", "MaskError", "read_mask", "write_mask", "davis_palette", "MAX_OBJECTS"]
+__all__ = ["DAVIS_PALETTE", "MaskError", "read_mask", "write_mask", "encode_mask_png", "davis_palette", "MAX_OBJECTS"]
 
 #: more distinct grey levels / colours than this means "anti-aliased": threshold into one object
 MAX_OBJECTS = 32
@@ -73,6 +74,14 @@ def read_mask(path: str | os.PathLike, size: tuple[int, int] | None = None) -> n
 
 def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
     """Atomically write an H×W index mask (ids 0..255) as a palette PNG with ``DAVIS_PALETTE``."""
+    data = encode_mask_png(mask)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(p, data)
+
+
+def encode_mask_png(mask: np.ndarray, compress_level: int = 6) -> bytes:
+    """PNG bytes of an H×W index mask (ids 0..255) in palette mode with ``DAVIS_PALETTE`` (zlib level 0..9)."""
     arr = np.asarray(mask)
     if arr.ndim != 2:
         raise MaskError(f"a mask must be 2-D (H×W), got shape {arr.shape}")
@@ -82,9 +91,9 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
         arr = arr.astype(np.uint8)
     img = Image.fromarray(np.ascontiguousarray(arr), mode="P")
     img.putpalette(DAVIS_PALETTE)
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    atomic_save(p, lambda fh: img.save(fh, format="PNG"))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
 
 
 def _to_index(img: Image.Image) -> np.ndarray:
