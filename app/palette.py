@@ -6,7 +6,6 @@ import numpy as np
 
 from xmem_core.io.masks import DAVIS_PALETTE
 
-
 PALETTE: np.ndarray = np.frombuffer(DAVIS_PALETTE, dtype=np.uint8).reshape(256, 3).copy()  # 256×3; 0 = background
 
 
