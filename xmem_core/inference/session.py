@@ -162,7 +162,8 @@ class VideoSession:
             mask_t = prepare_mask(user_mask, ids, geo, self.device)
         with torch.inference_mode():
             out = self.core.step(image, mask_t, ids, end=end, frame=idx)
-            prob = to_source(out.prob, geo)
+            needed = with_prob or user_mask is None  # a user mask is returned as given
+            prob = to_source(out.prob, geo) if needed else None
             mask = user_mask.copy() if user_mask is not None else prob_to_index(prob, out.object_ids)
         return FrameResult(
             frame=idx,
