@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from xmem_core.model.modules import FeatureFusionBlock, GroupResBlock, HiddenUpdater, distribute, upsample_groups
+from xmem_core.model.modules import (
+    FeatureFusionBlock,
+    GroupResBlock,
+    HiddenUpdater,
+    as_batch,
+    distribute,
+    group_cat,
+    upsample_groups,
+)
 
 
 class UpsampleBlock(nn.Module):
@@ -53,15 +60,15 @@ class Decoder(nn.Module):
         if self.hidden_update is not None:
             if hidden is None:
                 hidden = readout.new_zeros(b, n, self.hidden_dim, *readout.shape[-2:])
-            g16 = self.fuser(f16, torch.cat([readout, hidden], 2))
+            g16 = self.fuser(f16, group_cat([readout, hidden]))
         else:
             g16 = self.fuser(f16, readout)
         g8 = self.up_16_8(f8, g16)
         g4 = self.up_8_4(f4, g8)
-        logits = self.pred(F.relu(g4.flatten(0, 1)))  # (B·N)×1×4h×4w
+        logits = self.pred(F.relu(as_batch(g4)))  # (B·N)×1×4h×4w
         new_hidden = None
         if h_out and self.hidden_update is not None:
-            g4_logit = torch.cat([g4, logits.view(b, n, 1, *logits.shape[-2:])], 2)
+            g4_logit = group_cat([g4, logits.view(b, n, 1, *logits.shape[-2:])])
             new_hidden = self.hidden_update(g16, g8, g4_logit, hidden)
         logits = F.interpolate(logits, scale_factor=4, mode="bilinear", align_corners=False)
         return new_hidden, logits.view(b, n, *logits.shape[-2:])

@@ -10,36 +10,114 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def as_batch(g: Tensor) -> Tensor:
+    """B×N×C×H×W group tensor -> (B·N)×C×H×W view; a channels-last view gets canonical channels-last strides.
+
+    Element-wise ops on 5-D views with B·N = 1 leave arbitrary strides on the size-1 axes; such a tensor is
+    channels-last in memory, but resize kernels then fail to recognise it and copy it to NCHW and back (about
+    7% of the Lite decoder). Re-striding a view over the same memory costs nothing.
+    """
+    x = g.flatten(0, 1)
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        c, h, w = x.shape[1:]
+        x = x.as_strided(x.shape, (c * h * w, 1, w * c, c))
+    return x
+
+
+def _cat_dtype(parts: list[Tensor]) -> torch.dtype:
+    """The dtype a convolution will see: the autocast dtype when autocast is on, else the promoted dtype."""
+    device = parts[0].device.type
+    if torch.is_autocast_enabled(device) and all(p.is_floating_point() for p in parts):
+        return torch.get_autocast_dtype(device)
+    dtype = parts[0].dtype
+    for p in parts[1:]:
+        dtype = torch.promote_types(dtype, p.dtype)
+    return dtype
+
+
+def group_cat(groups: list[Tensor], shared: Tensor | None = None) -> Tensor:
+    """[shared broadcast over N, *groups] concatenated on channels -> B×N×ΣC×H×W.
+
+    groups: B×N×Ci×H×W each; shared: B×Cs×H×W | None. The result is laid out channels-last when the first
+    input is, and is written in the dtype the next convolution consumes (the autocast dtype under autocast), so
+    it feeds a conv without a layout or dtype copy. Values are those of torch.cat (conv inputs only).
+    """
+    b, n = groups[0].shape[:2]
+    parts = ([shared.unsqueeze(1).expand(-1, n, -1, -1, -1)] if shared is not None else []) + list(groups)
+    first = shared if shared is not None else as_batch(groups[0])
+    layout = torch.channels_last if (first.dim() == 4 and not first.is_contiguous()
+                                     and first.is_contiguous(memory_format=torch.channels_last)) \
+        else torch.contiguous_format
+    channels = sum(p.shape[2] for p in parts)
+    out = torch.empty((b * n, channels, *parts[0].shape[-2:]), dtype=_cat_dtype(parts), device=parts[0].device,
+                      memory_format=layout)
+    out5 = out.view(b, n, *out.shape[1:])
+    start = 0
+    for p in parts:
+        out5[:, :, start:start + p.shape[2]] = p
+        start += p.shape[2]
+    return out5
+
+
 class GConv2D(nn.Conv2d):
     """Conv2d on a group tensor: B×N×Cin×H×W -> B×N×Cout×H'×W'."""
 
     def forward(self, g: Tensor) -> Tensor:  # type: ignore[override]
         b, n = g.shape[:2]
-        out = super().forward(g.flatten(0, 1))
+        out = super().forward(as_batch(g))
         return out.view(b, n, *out.shape[1:])
+
+    def forward_shared(self, x: Tensor, g: Tensor) -> Tensor:
+        """This conv on [x broadcast over N, g] without materialising it: conv(x, W_x) once + conv(g, W_g) per object.
+
+        x: B×Cx×H×W, g: B×N×Cg×H×W with Cx + Cg = in_channels -> B×N×Cout×H'×W'. Convolution is linear in its
+        input channels, so the shared part is computed once per frame instead of once per object.
+        """
+        b, n = g.shape[:2]
+        w_x, w_g = self._split_weight(x.shape[1])
+        out_x = F.conv2d(x, w_x, self.bias, self.stride, self.padding, self.dilation)
+        out_g = F.conv2d(as_batch(g), w_g, None, self.stride, self.padding, self.dilation)
+        return out_x.unsqueeze(1) + out_g.view(b, n, *out_g.shape[1:])
+
+    def _split_weight(self, cx: int) -> tuple[Tensor, Tensor]:
+        """(W[:, :cx], W[:, cx:]) in the weight's layout, cached until the weight changes (inference only)."""
+        w = self.weight.detach()
+        key = (cx, w.data_ptr(), w._version, w.dtype)
+        cached = self.__dict__.get("_split_cache")
+        if cached is None or cached[0] != key:
+            layout = torch.channels_last if not w.is_contiguous() else torch.contiguous_format
+            cached = (key, w[:, :cx].contiguous(memory_format=layout), w[:, cx:].contiguous(memory_format=layout))
+            self.__dict__["_split_cache"] = cached
+        return cached[1], cached[2]
 
 
 def upsample_groups(g: Tensor, ratio: float = 2) -> Tensor:
-    """Bilinear (align_corners=False) resize of a group tensor B×N×C×H×W by `ratio`."""
+    """Bilinear (align_corners=False) resize of a group tensor B×N×C×H×W by `ratio`, in g's dtype.
+
+    Autocast is off here: CPU autocast runs resizes in fp32, which would cost a bf16→fp32 copy in and an fp32
+    add/copy back out for every group feature map; interpolating bf16 values in bf16 loses nothing the next
+    (bf16) convolution keeps.
+    """
     b, n = g.shape[:2]
-    out = F.interpolate(g.flatten(0, 1), scale_factor=ratio, mode="bilinear", align_corners=False)
+    with torch.autocast(g.device.type, enabled=False):
+        out = F.interpolate(as_batch(g), scale_factor=ratio, mode="bilinear", align_corners=False)
     return out.view(b, n, *out.shape[1:])
 
 
 def downsample_groups(g: Tensor, ratio: float = 0.5) -> Tensor:
-    """Area (average-pool) resize of a group tensor B×N×C×H×W by `ratio` (1/2 or 1/4)."""
+    """Area (average-pool) resize of a group tensor B×N×C×H×W by `ratio` (1/2 or 1/4), in g's dtype (as above)."""
     b, n = g.shape[:2]
-    out = F.interpolate(g.flatten(0, 1), scale_factor=ratio, mode="area")
+    with torch.autocast(g.device.type, enabled=False):
+        out = F.interpolate(as_batch(g), scale_factor=ratio, mode="area")
     return out.view(b, n, *out.shape[1:])
 
 
 def distribute(x: Tensor, g: Tensor, mode: str = "cat") -> Tensor:
     """Broadcast x (B×C×H×W) over the N slots of g (B×N×Cg×H×W): "cat" -> [x, g] on channels, "add" -> x + g."""
-    xg = x.unsqueeze(1).expand(-1, g.shape[1], -1, -1, -1)
     if mode == "cat":
-        return torch.cat([xg, g], 2)
+        return group_cat([g], shared=x)
     if mode == "add":
-        return xg + g
+        return x.unsqueeze(1) + g
     raise ValueError(f"unknown distribution mode {mode!r}")
 
 
@@ -60,6 +138,17 @@ class GroupResBlock(nn.Module):
         out = self.conv2(F.relu(out))
         shortcut = g if self.downsample is None else self.downsample(g)
         return out + shortcut
+
+    def forward_shared(self, x: Tensor, g: Tensor) -> Tensor:
+        """forward(distribute(x, g, "cat")) with the x part of conv1 and the shortcut computed once for all N.
+
+        x: B×Cx×H×W, g: B×N×Cg×H×W -> B×N×Cout×H×W. Same values up to float summation order.
+        """
+        if self.downsample is None:
+            return self.forward(distribute(x, g, "cat"))
+        out = self.conv1.forward_shared(F.relu(x), F.relu(g))
+        out = self.conv2(F.relu(out))
+        return out + self.downsample.forward_shared(x, g)
 
 
 class ChannelGate(nn.Module):
@@ -124,8 +213,11 @@ class FeatureFusionBlock(nn.Module):
 
     def forward(self, x: Tensor, g: Tensor) -> Tensor:
         b, n = g.shape[:2]
-        g = self.block1(distribute(x, g, "cat"))
-        r = self.attention(g.flatten(0, 1)).view(b, n, *g.shape[2:])
+        if n > 1 and not torch.is_grad_enabled():  # inference with several objects: shared x part once
+            g = self.block1.forward_shared(x, g)
+        else:
+            g = self.block1(distribute(x, g, "cat"))
+        r = self.attention(as_batch(g)).view(b, n, *g.shape[2:])
         return self.block2(g + r)
 
 
@@ -154,7 +246,7 @@ class HiddenReinforcer(nn.Module):
         nn.init.xavier_normal_(self.transform.weight)
 
     def forward(self, g: Tensor, h: Tensor) -> Tensor:
-        return gru_update(self.transform(torch.cat([g, h], 2)), h)
+        return gru_update(self.transform(group_cat([g, h])), h)
 
 
 class HiddenUpdater(nn.Module):
@@ -173,4 +265,4 @@ class HiddenUpdater(nn.Module):
 
     def forward(self, g16: Tensor, g8: Tensor, g4: Tensor, h: Tensor) -> Tensor:
         x = self.g16_conv(g16) + self.g8_conv(downsample_groups(g8, 0.5)) + self.g4_conv(downsample_groups(g4, 0.25))
-        return gru_update(self.transform(torch.cat([x, h], 2)), h)
+        return gru_update(self.transform(group_cat([x, h])), h)
