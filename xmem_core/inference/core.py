@@ -267,4 +267,3 @@ def _resolve_precision(precision: str, device: torch.device) -> str:
             raise EngineError("fp16 needs a CUDA device; use bf16 or fp32 on CPU")
         return precision
     return "fp16" if device.type == "cuda" else "fp32"
-

@@ -10,6 +10,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def _is_channels_last(t: Tensor) -> bool:
+    """True for a 4-D tensor laid out channels-last (and not also plain contiguous, as when C == 1 or H·W == 1)."""
+    return not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
+
+
 def as_batch(g: Tensor) -> Tensor:
     """B×N×C×H×W group tensor -> (B·N)×C×H×W view; a channels-last view gets canonical channels-last strides.
 
@@ -18,7 +23,7 @@ def as_batch(g: Tensor) -> Tensor:
     7% of the Lite decoder). Re-striding a view over the same memory costs nothing.
     """
     x = g.flatten(0, 1)
-    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+    if _is_channels_last(x):
         c, h, w = x.shape[1:]
         x = x.as_strided(x.shape, (c * h * w, 1, w * c, c))
     return x
@@ -45,9 +50,7 @@ def group_cat(groups: list[Tensor], shared: Tensor | None = None) -> Tensor:
     b, n = groups[0].shape[:2]
     parts = ([shared.unsqueeze(1).expand(-1, n, -1, -1, -1)] if shared is not None else []) + list(groups)
     first = shared if shared is not None else as_batch(groups[0])
-    layout = torch.channels_last if (first.dim() == 4 and not first.is_contiguous()
-                                     and first.is_contiguous(memory_format=torch.channels_last)) \
-        else torch.contiguous_format
+    layout = torch.channels_last if _is_channels_last(first) else torch.contiguous_format
     channels = sum(p.shape[2] for p in parts)
     out = torch.empty((b * n, channels, *parts[0].shape[-2:]), dtype=_cat_dtype(parts), device=parts[0].device,
                       memory_format=layout)
@@ -85,7 +88,7 @@ class GConv2D(nn.Conv2d):
         key = (cx, w.data_ptr(), w._version, w.dtype)
         cached = self.__dict__.get("_split_cache")
         if cached is None or cached[0] != key:
-            layout = torch.channels_last if not w.is_contiguous() else torch.contiguous_format
+            layout = torch.channels_last if _is_channels_last(w) else torch.contiguous_format
             cached = (key, w[:, :cx].contiguous(memory_format=layout), w[:, cx:].contiguous(memory_format=layout))
             self.__dict__["_split_cache"] = cached
         return cached[1], cached[2]
