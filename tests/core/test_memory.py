@@ -191,7 +191,9 @@ def test_store_keep_compacts_in_place() -> None:
     st.keep(torch.tensor([1, 3]))
     assert st.size == 2
     torch.testing.assert_close(st.key, key[[1, 3]])
-    torch.testing.assert_close(st.kk[:, CK:], key[[1, 3]] ** 2)
+    scale = 1 / CK ** 0.5  # shrinkage 1
+    torch.testing.assert_close(st.terms[:, CK:-1], key[[1, 3]] ** 2 * scale)
+    torch.testing.assert_close(st.terms[:, -1], torch.full((2,), scale))
     assert st.frame.tolist() == [1, 3]
 
 
@@ -243,3 +245,32 @@ def test_csr_and_gather_readouts_agree() -> None:
     expected = torch.stack([(weights[m, :, None] * values[local[m]]).sum(0) for m in range(11)])
     torch.testing.assert_close(csr_readout(local, weights, values), expected)
     torch.testing.assert_close(gather_readout(local, weights, values), expected)
+
+
+@pytest.mark.parametrize("block", [1, 50])
+def test_blocked_read_equals_one_block(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Scores computed a few query rows at a time (bounded workspace) give the same readout, usage and
+    consolidations as one block, with two validity patterns (an object added mid-video)."""
+    import xmem_core.memory.manager as manager
+
+    cfg = MemoryConfig(r=1, T_min=2, T_max=4, P=3, LT_max=12, top_k=5)
+    whole, blocked = MemoryManager(cfg, CK, CV), MemoryManager(cfg, CK, CV)
+    for mm in (whole, blocked):
+        mm.add_objects(1)
+    for t in range(10):
+        if t == 4:
+            for mm in (whole, blocked):
+                mm.add_objects(1)
+        key, shrink, sel, values = _frame(t, whole.num_objects)
+        if t:
+            q = _frame(100 + t)
+            expected = whole.read(q[0], q[2])
+            monkeypatch.setattr(manager, "SCORE_BLOCK", block)  # block // L rows, at least one row per block
+            got = blocked.read(q[0], q[2])
+            monkeypatch.undo()
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(blocked.work.use, whole.work.use)
+        for mm in (whole, blocked):
+            mm.add_memory(key, shrink, values, frame=t, selection=sel)
+    assert whole.long.size == blocked.long.size > 0
+    assert blocked._scores is not None and blocked._scores.numel() <= max(block, H * W * 20)

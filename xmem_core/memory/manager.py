@@ -24,6 +24,8 @@ from xmem_core.memory.read import TopK, joint_topk, query_terms, scores, sparse_
 from xmem_core.memory.similarity import full_softmax, get_similarity
 from xmem_core.memory.stores import ElementStore
 
+SCORE_BLOCK = 1 << 24  # elements of the reused similarity workspace: 64 MB of fp32 scores per block of query rows
+
 
 @dataclass
 class _FrameEntry:
@@ -46,6 +48,7 @@ class MemoryManager:
         self.frames: list[_FrameEntry] = []
         self.pending_anchor = True  # next inserted frame is pinned (first frame / new objects)
         self.events: list[MemoryEvent] = []
+        self._scores: Tensor | None = None  # reused similarity workspace (see _blocked_topk)
 
     # ------------------------------------------------------------ objects
     @property
@@ -85,19 +88,19 @@ class MemoryManager:
         one); usage is counted from the affinity over all elements (the reference's group 0).
         """
         ck, h, w = query_key.shape
-        q, c = query_terms(query_key.reshape(ck, -1), _flat(query_selection))
+        q = query_terms(query_key.reshape(ck, -1), _flat(query_selection))
         use_long = self.config.long_term and self.long.size > 0
         stores = [self.long, self.work] if use_long else [self.work]
-        raw = [scores(st, q, c, self.key_dim) for st in stores]
         valid = torch.cat([st.valid for st in stores], -1)  # N×L
+        groups = [(p, slots) for p, slots in _group_by_validity(valid) if bool(p.any())]  # all-invalid: zeros
+        patterns: list[Tensor | None] = [p for p, _ in groups]
+        full = next((i for i, p in enumerate(patterns) if bool(p.all())), None)
+        if self.config.long_term and full is None:
+            full = len(patterns)
+            patterns.append(None)
+        tops = self._blocked_topk(q, stores, patterns)
         out = q.new_zeros((self.num_objects, h * w, self.value_dim))
-        full_top = None
-        for pattern, slots in _group_by_validity(valid):
-            if not bool(pattern.any()):
-                continue  # objects with nothing in memory yet read zeros
-            top = self._topk(raw, stores, pattern)
-            if bool(pattern.all()):
-                full_top = top
+        for (_, slots), top in zip(groups, tops, strict=False):
             offset = 0
             for st in stores:
                 local, weights = split(top, offset, st.size)
@@ -105,10 +108,34 @@ class MemoryManager:
                     out[slot] += sparse_readout(local, weights, st.values[slot])
                 offset += st.size
         if self.config.long_term:
-            if full_top is None:
-                full_top = self._topk(raw, stores, None)
-            self._count_usage(full_top, stores)
+            self._count_usage(tops[full], stores)
         return out.transpose(1, 2).reshape(self.num_objects, self.value_dim, h, w)
+
+    def _blocked_topk(self, q: Tensor, stores: list[ElementStore], patterns: list[Tensor | None]) -> list[TopK]:
+        """Joint top-k for every pattern, computing the M×L scores in blocks of query rows.
+
+        q: M×(2Ck+1). The scores of one block go into a reused workspace of at most SCORE_BLOCK elements, so
+        a read never allocates (and page-faults) a fresh M×L matrix, and memory stays bounded at any resolution.
+        """
+        m, total = q.shape[0], sum(st.size for st in stores)
+        rows = max(1, min(m, SCORE_BLOCK // max(total, 1)))
+        space = self._workspace(rows * total, q.device)
+        blocks: list[list[TopK]] = [[] for _ in patterns]
+        for r0 in range(0, m, rows):
+            qb = q[r0 : r0 + rows]
+            raw, used = [], 0
+            for st in stores:
+                raw.append(scores(st, qb, out=space[used : used + qb.shape[0] * st.size].view(qb.shape[0], st.size)))
+                used += qb.shape[0] * st.size
+            for i, pattern in enumerate(patterns):
+                blocks[i].append(self._topk(raw, stores, pattern))
+        return [TopK(torch.cat([b.weights for b in bl]), torch.cat([b.index for b in bl])) for bl in blocks]
+
+    def _workspace(self, numel: int, device: torch.device) -> Tensor:
+        """A flat fp32 buffer of at least `numel` elements, kept between reads (grown, never shrunk)."""
+        if self._scores is None or self._scores.numel() < numel or self._scores.device != device:
+            self._scores = torch.empty(numel, device=device)
+        return self._scores
 
     def _topk(self, raw: list[Tensor], stores: list[ElementStore], pattern: Tensor | None) -> TopK:
         """Joint top-k over the stores' scores restricted to `pattern` (L bool over [stores...]) or all."""

@@ -11,7 +11,6 @@ values @ affinity) up to float rounding, but:
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -31,26 +30,26 @@ class TopK:
     index: Tensor
 
 
-def query_terms(query_key: Tensor, query_selection: Tensor | None) -> tuple[Tensor, Tensor | None]:
-    """Query side of the decomposed similarity.
+def query_terms(query_key: Tensor, query_selection: Tensor | None) -> Tensor:
+    """Query side of the decomposed similarity: M×(2Ck+1).
 
-    query_key, query_selection: Ck×M. Returns Q: M×2Ck such that Q @ [k | k²]ᵀ = 2kᵀ(e⊙q) − (k²)ᵀe,
-    and c: M×1 = Σ_c e q² (None without selection: the STCN form drops the query norm).
+    query_key, query_selection: Ck×M. Returns Q such that Q @ store.termsᵀ = −Σ_c e (k − q)² · s/√Ck, the
+    anisotropic L2 similarity (spec §4.1): Q = [2 e⊙q | −e | −Σ_c e q²]. Without selection (the STCN form,
+    which drops the query norm): Q = [2q | −1 | 0].
     """
     qk = query_key.float()
     if query_selection is None:
-        return torch.cat([2 * qk, -torch.ones_like(qk)], 0).t(), None
+        return torch.cat([2 * qk, -torch.ones_like(qk), torch.zeros_like(qk[:1])], 0).t()
     qe = query_selection.float()
-    q = torch.cat([2 * qe * qk, -qe], 0).t()
-    return q, (qe * qk * qk).sum(0)[:, None]
+    return torch.cat([2 * qe * qk, -qe, -(qe * qk * qk).sum(0, keepdim=True)], 0).t()
 
 
-def scores(store: ElementStore, q: Tensor, c: Tensor | None, key_dim: int) -> Tensor:
-    """Similarity of every query to every element of `store`: M×L (spec §4.1)."""
-    s = q @ store.kk.t()
-    if c is not None:
-        s = s - c
-    return s * (store.shrinkage[None] / math.sqrt(key_dim))
+def scores(store: ElementStore, q: Tensor, out: Tensor | None = None) -> Tensor:
+    """Similarity of every query to every element of `store`: M×L, one matmul (written into `out` if given:
+    a preallocated M×L buffer avoids faulting in fresh pages for a matrix of tens of MB on every read)."""
+    if out is None:
+        return q @ store.terms.t()
+    return torch.mm(q, store.terms.t(), out=out)
 
 
 def joint_topk(per_store: list[Tensor], k: int) -> TopK:

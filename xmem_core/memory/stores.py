@@ -1,7 +1,9 @@
 """Key-value element stores for working and long-term memory (plain classes, preallocated buffers).
 
 Element-major layout (no batch axis; inference runs one video at a time):
-  kk         L×2Ck    [key | key²]: the key and its square, cached for the decomposed similarity
+  key        L×Ck     the memory keys
+  terms      L×(2Ck+1)  [key | key² | 1]·s/√Ck: the memory side of the decomposed similarity, cached at insertion
+                        (read.py multiplies it with the query side in one matmul)
   shrinkage  L        s >= 1 (float32)
   selection  L×Ck     only in working memory with long-term memory enabled (needed for potentiation)
   values     N×L×Cv   one value per object and element (float32: the sparse readout runs in fp32)
@@ -15,6 +17,8 @@ same elements for every object, so late objects can never be misaligned with key
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -42,14 +46,14 @@ class ElementStore:
         return self._buf[name].narrow(_ELEMENT_AXIS.get(name, 0), 0, self.size)
 
     @property
-    def kk(self) -> Tensor:
-        """L×2Ck: [key | key²]."""
-        return self._view("kk")
-
-    @property
     def key(self) -> Tensor:
         """L×Ck."""
-        return self.kk[:, : self.key_dim]
+        return self._view("key")
+
+    @property
+    def terms(self) -> Tensor:
+        """L×(2Ck+1): [key | key² | 1] · shrinkage / √Ck (see `memory.read.query_terms` for the query side)."""
+        return self._view("terms")
 
     @property
     def shrinkage(self) -> Tensor:
@@ -91,7 +95,8 @@ class ElementStore:
     def _allocate(self, cap: int, device: torch.device) -> None:
         ck, cv, n = self.key_dim, self.value_dim, self.num_objects
         shapes = {
-            "kk": ((cap, 2 * ck), torch.float32),
+            "key": ((cap, ck), torch.float32),
+            "terms": ((cap, 2 * ck + 1), torch.float32),
             "shrinkage": ((cap,), torch.float32),
             "values": ((n, cap, cv), torch.float32),
             "valid": ((n, cap), torch.bool),
@@ -133,9 +138,13 @@ class ElementStore:
         s, e = self.size, self.size + n
         b = self._buf
         key = key.float()
-        b["kk"][s:e, : self.key_dim] = key
-        b["kk"][s:e, self.key_dim :] = key * key
+        b["key"][s:e] = key
         b["shrinkage"][s:e] = shrinkage
+        scale = b["shrinkage"][s:e, None] / math.sqrt(self.key_dim)
+        terms = b["terms"][s:e]
+        terms[:, : self.key_dim] = key * scale
+        terms[:, self.key_dim : 2 * self.key_dim] = key * key * scale
+        terms[:, 2 * self.key_dim :] = scale
         b["values"][:, s:e] = values
         b["valid"][:, s:e] = True if valid is None else valid
         if self.with_selection:

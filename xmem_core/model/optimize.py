@@ -1,4 +1,4 @@
-"""Inference-only preparation of a network: BatchNorm folding, channels-last layout, bf16 weights.
+"""Inference-only preparation of a network: BatchNorm folding, conv+ReLU6 fusion, channels-last layout, bf16 weights.
 
 The result is a modified deep copy; the original (and its state dict layout) is untouched. With bf16
 the caller runs the network under `torch.autocast(bf16)` so that mixed-dtype arithmetic (sensory
@@ -12,6 +12,7 @@ import copy
 import torch
 from torch import nn
 
+from xmem_core.model.backbones.efficientnet_lite import EfficientNetLiteTrunk, MBConvBlock
 from xmem_core.model.network import XMem
 
 # (conv attribute, batch-norm attribute) pairs used by the ResNet and EfficientNet-Lite trunks
@@ -70,13 +71,68 @@ def _foldable(conv: object, bn: object) -> bool:
             and not isinstance(bn, FoldedBatchNorm) and bn.track_running_stats)
 
 
+class ConvReLU6(nn.Conv2d):
+    """A Conv2d followed by ReLU6 in one oneDNN kernel on the CPU (the activation is a post-op of the convolution,
+    so the feature map is written once instead of written, re-read and re-written) in bf16; conv then in-place
+    clamp otherwise. The input is cast to the weight's dtype, as autocast would (the private op is not autocast-aware).
+
+    forward(x: B×Cin×H×W) -> B×Cout×H'×W', = relu6(conv(x)) exactly.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        x = x.to(self.weight.dtype)
+        if _fused_available(x, self.weight):
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self.weight, self.bias, list(self.padding), list(self.stride), list(self.dilation), self.groups,
+                "hardtanh", [0.0, 6.0], "")
+        return super().forward(x).clamp_(0.0, 6.0)
+
+
+def _fused_available(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """The fused kernel is used for bf16 on the CPU only: in fp32 it measured no faster than conv + clamp here."""
+    return (x.device.type == "cpu" and x.dtype == torch.bfloat16 and not torch.is_grad_enabled()
+            and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+            and _is_channels_last(x) == _is_channels_last(weight))
+
+
+def _is_channels_last(t: torch.Tensor) -> bool:
+    return t.is_contiguous(memory_format=torch.channels_last)
+
+
+def fuse_relu6(net: nn.Module) -> int:
+    """Fuse every folded conv→ReLU6 of the EfficientNet-Lite trunks (stem, expand, depthwise). Returns the count.
+
+    Call after `fold_batchnorm`: a conv is fused only when the BatchNorm between it and the ReLU6 is folded; the
+    activation module becomes an identity.
+    """
+    fused = 0
+    for module in list(net.modules()):
+        if isinstance(module, MBConvBlock):
+            convs = [getattr(module, "_expand_conv", None), module._depthwise_conv]
+            bns = [getattr(module, "_bn0", None), module._bn1]
+            act_name = "act"
+        elif isinstance(module, EfficientNetLiteTrunk):
+            convs, bns, act_name = [module._conv_stem], [module._bn0], "_stem_act"
+        else:
+            continue
+        pairs = [(c, b) for c, b in zip(convs, bns, strict=True) if c is not None]
+        if not all(isinstance(b, FoldedBatchNorm) and type(c) is nn.Conv2d for c, b in pairs):
+            continue
+        for conv, _ in pairs:
+            conv.__class__ = ConvReLU6
+            fused += 1
+        setattr(module, act_name, nn.Identity())
+    return fused
+
+
 def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: bool = True,
                           inplace: bool = False) -> XMem:
-    """`net` ready for inference: eval mode, folded BN, channels-last, and bf16/fp16 weights for precision
-    'bf16'/'fp16' (run it under the matching autocast). A deep copy unless `inplace` (saves one model's memory;
-    the caller's network is then modified and must not be trained or saved afterwards)."""
+    """`net` ready for inference: eval mode, folded BN, fused conv+ReLU6, channels-last, and bf16/fp16 weights for
+    precision 'bf16'/'fp16' (run it under the matching autocast). A deep copy unless `inplace` (saves one model's
+    memory; the caller's network is then modified and must not be trained or saved afterwards)."""
     fast = (net if inplace else copy.deepcopy(net)).eval()
     fold_batchnorm(fast)
+    fuse_relu6(fast)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     if dtype is not None:
         fast = fast.to(dtype)
