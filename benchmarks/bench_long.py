@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--every", type=int, default=100)
     p.add_argument("--size", type=int, default=480)
     p.add_argument("--objects", type=int, default=1)
-    p.add_argument("--precision", default="auto", choices=["fp32", "bf16", "fp16", "auto"])
+    p.add_argument("--precision", default="auto", choices=["fp32", "mixed", "bf16", "fp16", "auto"])
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lt-max", type=int, default=0, help="override LT_max (default: the paper's 10000)")

@@ -80,6 +80,7 @@ def run_variant(v: dict) -> dict:
 
     from benchmarks.reference_baseline import run_reference
     from xmem_core.config import MemoryConfig
+    from xmem_core.inference.core import resolve_precision
     from xmem_core.inference.session import VideoSession
     from xmem_core.io.frames import open_frames
 
@@ -100,7 +101,9 @@ def run_variant(v: dict) -> dict:
             session.set_mask(0, mask0)
             gen = session.propagate(0, stop=n - 1, with_prob=v["dump"] is not None)
         else:
-            amp = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[_resolve(v["precision"], dev)]
+            # the reference has no mixed mode: its loop runs in fp32 for 'mixed'
+            amp = {"fp32": None, "mixed": None, "bf16": torch.bfloat16, "fp16": torch.float16}[
+                resolve_precision(v["precision"], dev)]
             gen = run_reference(net, src, mask0, MemoryConfig(), size=v["size"], num_frames=n, device=dev,
                                 autocast=amp)
         times = _consume(gen, n, v, clip, stage_sums, frame_times)
@@ -111,7 +114,7 @@ def run_variant(v: dict) -> dict:
     stages_ms["other"] = 1000 * total / max(timed, 1) - sum(stages_ms.values())
     return {
         **{k: v[k] for k in ("impl", "model", "precision", "objects", "device", "threads")},
-        "precision_resolved": _resolve(v["precision"], dev),
+        "precision_resolved": resolve_precision(v["precision"], dev),
         "frames_timed": timed,
         "fps": timed / max(total, 1e-9),
         "ms_per_frame": 1000 * total / max(timed, 1),
@@ -121,10 +124,6 @@ def run_variant(v: dict) -> dict:
         "peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else None,
         "per_clip": per_clip,
     }
-
-
-def _resolve(precision: str, dev) -> str:
-    return ("fp16" if dev.type == "cuda" else "fp32") if precision == "auto" else precision
 
 
 def _consume(gen, n: int, v: dict, clip: str, stage_sums: dict[str, float], frame_times: list[float]) -> list[float]:
@@ -203,7 +202,10 @@ def variants(args: argparse.Namespace, dump_root: Path | None) -> list[dict]:
         for precision in args.precision:
             for objects in args.objects:
                 for device in args.device:
-                    for impl in ("engine", "baseline") if args.baseline else ("engine",):
+                    impls = ("engine", "baseline") if args.baseline else ("engine",)
+                    if precision == "mixed" and "fp32" in args.precision:
+                        impls = ("engine",)  # its baseline would be the fp32 one again
+                    for impl in impls:
                         tag = f"{impl}-{Path(model).stem}-{precision}-{objects}obj-{device}"
                         out.append({
                             "impl": impl, "model": model, "precision": precision, "objects": objects,
@@ -230,7 +232,7 @@ def print_table(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["xmem-lite"], help="weights files or presets xmem / xmem-lite")
-    p.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16", "fp16", "auto"])
+    p.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "mixed", "bf16", "fp16", "auto"])
     p.add_argument("--objects", nargs="+", type=int, default=[1], help="1, or N to split the object into N")
     p.add_argument("--device", nargs="+", default=["cpu"])
     p.add_argument("--threads", type=int, default=2)

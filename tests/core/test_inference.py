@@ -182,21 +182,54 @@ def test_importing_xmem_core_does_not_import_qt() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_bf16_path_runs_and_agrees_with_fp32(net) -> None:
+@pytest.mark.parametrize("precision", ["bf16", "mixed"])
+def test_low_precision_paths_run_and_agree_with_fp32(net, precision: str) -> None:
     masks = {}
-    for precision in ("fp32", "bf16"):
-        session, gt = _session(net, precision=precision)
+    for p in ("fp32", precision):
+        session, gt = _session(net, precision=p)
         session.set_mask(0, gt[0])
-        masks[precision] = [r.mask for r in session.propagate(0, 1)]
-    assert len(masks["bf16"]) == 12
-    agree = np.mean([np.mean(a == b) for a, b in zip(masks["fp32"], masks["bf16"], strict=True)])
+        masks[p] = [r.mask for r in session.propagate(0, 1)]
+    assert len(masks[precision]) == 12
+    agree = np.mean([np.mean(a == b) for a, b in zip(masks["fp32"], masks[precision], strict=True)])
     assert agree > 0.9  # random tiny weights: near-ties flip a few pixels; trained weights: see benchmarks
+
+
+def test_auto_precision_is_mixed_only_on_cpus_with_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xmem_core.inference.core as core
+
+    cpu = torch.device("cpu")
+    for native, expected in ((True, "mixed"), (False, "fp32")):
+        monkeypatch.setattr(core, "cpu_has_native_bf16", lambda native=native: native)
+        assert core.resolve_precision("auto", cpu) == expected
+        assert core.resolve_precision("bf16", cpu) == "bf16"
+    assert core.resolve_precision("auto", torch.device("cuda")) == "fp16"
+
+
+def test_mixed_precision_keeps_the_encoders_in_fp32(net) -> None:
+    """'mixed': bf16 decoder weights, fp32 encoders; the key features (memory keys) come out in fp32."""
+    core = InferenceCore(net, MemoryConfig(), precision="mixed")
+    assert {p.dtype for p in core.net.decoder.parameters()} == {torch.bfloat16}
+    for part in (core.net.key_encoder, core.net.key_proj, core.net.value_encoder):
+        assert {p.dtype for p in part.parameters()} == {torch.float32}
+    seen: dict[str, torch.dtype] = {}
+
+    def record(name: str):
+        def hook(_module, _inputs, out) -> None:
+            seen[name] = (out[0] if isinstance(out, tuple) else out).dtype
+        return hook
+
+    core.net.key_proj.register_forward_hook(record("key"))
+    core.net.decoder.pred.register_forward_hook(record("logits"))
+    image = torch.randn(1, 3, 32, 48)
+    core.step(image, torch.ones(1, 32, 48), mask_ids=[1])
+    core.step(image)
+    assert seen == {"key": torch.float32, "logits": torch.bfloat16}
 
 
 def test_unoptimised_path_matches_optimised(net) -> None:
     results = {}
     for optimize in (False, True):
-        session, gt = _session(net, optimize=optimize)
+        session, gt = _session(net, optimize=optimize, precision="fp32")
         session.set_mask(0, gt[0])
         results[optimize] = [r for r in session.propagate(0, 1, with_prob=True)]
     for a, b in zip(results[False], results[True], strict=True):

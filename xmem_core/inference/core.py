@@ -7,9 +7,12 @@ multiples of 16; `VideoSession` handles frames, resizing and padding.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -22,7 +25,14 @@ from xmem_core.model.aggregate import aggregate
 from xmem_core.model.network import XMem
 from xmem_core.model.optimize import prepare_for_inference
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "mixed", "bf16", "fp16")
+# stages each precision runs in low precision (under autocast); the rest, and all memory maths, run in fp32
+_LOW_PRECISION_STAGES = {
+    "fp32": (),
+    "mixed": ("decoder",),  # encoders in fp32: their rounding is what makes bf16 masks drift (README, Performance)
+    "bf16": ("encoder", "decoder"),
+    "fp16": ("encoder", "decoder"),
+}
 
 
 class EngineError(ValueError):
@@ -56,7 +66,7 @@ class InferenceCore:
         self.config = config or MemoryConfig()
         self.config.validate()
         self.device = next(net.parameters()).device
-        self.precision = _resolve_precision(precision, self.device)
+        self.precision = resolve_precision(precision, self.device)
         self.channels_last = optimize
         # Denormal floats (from random or badly scaled weights) slow CPU convolutions 20-30x; flushing them to
         # zero changes nothing measurable. Process-wide setting; a no-op where the CPU lacks support.
@@ -137,18 +147,17 @@ class InferenceCore:
         self.curr_ti += 1
         grid = (image.shape[-2] // 16, image.shape[-1] // 16)
         flags = self._flags(mask, mask_ids, valid_ids, end)
-        with self._autocast():
-            with timer("key_encoder"):
-                feats = self.net.encode_key(image, need_sk=flags.is_mem, need_ek=flags.need_ek)
-            pred = self._segment(feats, flags, timer) if flags.need_segment else None
-            if mask is not None:
-                out = self._merge_mask(pred, mask, mask_ids or [], valid_ids, grid, image)
-            else:
-                assert pred is not None
-                out = pred
-            if flags.is_mem:
-                with timer("value_encoder"):
-                    self._memorise(image, feats, out, flags, frame)
+        with timer("key_encoder"), self._autocast("encoder"):
+            feats = self.net.encode_key(image, need_sk=flags.is_mem, need_ek=flags.need_ek)
+        pred = self._segment(feats, flags, timer) if flags.need_segment else None
+        if mask is not None:
+            out = self._merge_mask(pred, mask, mask_ids or [], valid_ids, grid, image)
+        else:
+            assert pred is not None
+            out = pred
+        if flags.is_mem:
+            with timer("value_encoder"), self._autocast("encoder"):
+                self._memorise(image, feats, out, flags, frame)
         return StepOutput(out.float(), list(self.objects), self._stats(frame), timer.times)
 
     def _flags(self, mask: Tensor | None, mask_ids: list[int] | None, valid_ids: list[int] | None,
@@ -169,7 +178,7 @@ class InferenceCore:
         with timer("memory_read"), self._fp32():
             sel = feats.selection[0].float() if feats.selection is not None else None
             readout = self.memory.read(feats.key[0].float(), sel)
-        with timer("decoder"):
+        with timer("decoder"), self._autocast("decoder"):
             hidden, _, prob = self.net.segment(
                 feats, readout[None], self.sensory.get(), h_out=flags.is_normal, strip_bg=False
             )
@@ -225,10 +234,12 @@ class InferenceCore:
         """Memory maths (similarity, top-k, sparse readout, potentiation) always runs in fp32."""
         return torch.autocast(device_type=self.device.type, enabled=False)
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+    def _autocast(self, stage: str) -> contextlib.AbstractContextManager:
+        """Autocast for a network stage ("encoder": key and value encoders, "decoder") when the precision runs it
+        in bf16/fp16 (see _LOW_PRECISION_STAGES); fp32 otherwise."""
+        if stage not in _LOW_PRECISION_STAGES[self.precision]:
+            return torch.autocast(device_type=self.device.type, enabled=False)
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
 
@@ -259,11 +270,25 @@ class _Timer:
         self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
 
 
-def _resolve_precision(precision: str, device: torch.device) -> str:
-    """auto: fp16 on CUDA (as the reference's AMP), fp32 on the CPU. bf16 is opt-in: on davis16-dev its masks drift
-    from fp32 over a clip (mean IoU 0.95-0.97, README, Performance), below the 0.995 we require of a default."""
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """auto: fp16 on CUDA (as the reference's AMP); on the CPU 'mixed' (bf16 decoder, fp32 encoders) where the CPU
+    has native bf16, else fp32. 'mixed' masks match fp32 on davis16-dev (mean IoU 0.998); all-bf16 masks drift
+    (0.935), so bf16 is opt-in (README, Performance). Emulated bf16 is slower than fp32."""
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
-            raise EngineError("fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+            raise EngineError("fp16 needs a CUDA device; use mixed, bf16 or fp32 on CPU")
         return precision
-    return "fp16" if device.type == "cuda" else "fp32"
+    if device.type == "cuda":
+        return "fp16"
+    return "mixed" if cpu_has_native_bf16() else "fp32"
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU has bf16 dot-product instructions (AVX512-BF16 or AMX-BF16), read from /proc/cpuinfo;
+    False where that file does not exist (then bf16 would be emulated, slower than fp32)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", info) is not None

@@ -2,7 +2,9 @@
 
 Equal to the dense reference computation (similarity over [LT | WM], top-k softmax along memory,
 values @ affinity) up to float rounding, but:
-  * the similarity is computed query-major (M×L) as one matmul against the cached [k | k²] of each store;
+  * the similarity is computed query-major (M×L) as one matmul of the query terms [2e⊙q | −e | −Σe q²]
+    against each store's cached [k | k² | 1]·s/√Ck (shrinkage and the query norm folded in, so no M×L
+    element-wise pass follows), written into a reused workspace a block of query rows at a time;
   * the joint top-k over the stores is exact and two-stage (top-k per store, then top-k of the union),
     so the stores are never concatenated;
   * the readout multiplies a CSR matrix with exactly k entries per query row, instead of a dense L×M

@@ -1,4 +1,5 @@
-"""Inference-only preparation of a network: BatchNorm folding, conv+ReLU6 fusion, channels-last layout, bf16 weights.
+"""Inference-only preparation of a network: BatchNorm folding, conv+ReLU6 fusion, channels-last layout, bf16 weights
+(all of them, or the decoder's only for the 'mixed' precision).
 
 The result is a modified deep copy; the original (and its state dict layout) is untouched. With bf16
 the caller runs the network under `torch.autocast(bf16)` so that mixed-dtype arithmetic (sensory
@@ -127,14 +128,17 @@ def fuse_relu6(net: nn.Module) -> int:
 
 def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: bool = True,
                           inplace: bool = False) -> XMem:
-    """`net` ready for inference: eval mode, folded BN, fused conv+ReLU6, channels-last, and bf16/fp16 weights for
-    precision 'bf16'/'fp16' (run it under the matching autocast). A deep copy unless `inplace` (saves one model's
-    memory; the caller's network is then modified and must not be trained or saved afterwards)."""
+    """`net` ready for inference: eval mode, folded BN, fused conv+ReLU6, channels-last, and low-precision weights:
+    all bf16/fp16 for precision 'bf16'/'fp16', the decoder's only for 'mixed' (the encoders stay fp32). Run the
+    low-precision parts under the matching autocast. A deep copy unless `inplace` (saves one model's memory; the
+    caller's network is then modified and must not be trained or saved afterwards)."""
     fast = (net if inplace else copy.deepcopy(net)).eval()
     fold_batchnorm(fast)
     fuse_relu6(fast)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    if dtype is not None:
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "mixed": torch.bfloat16}.get(precision)
+    if precision == "mixed":
+        fast.decoder.to(dtype)
+    elif dtype is not None:
         fast = fast.to(dtype)
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
