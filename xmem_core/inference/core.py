@@ -238,7 +238,7 @@ class InferenceCore:
         """Autocast for a network stage ("encoder": key and value encoders, "decoder") when the precision runs it
         in bf16/fp16 (see _LOW_PRECISION_STAGES); fp32 otherwise."""
         if stage not in _LOW_PRECISION_STAGES[self.precision]:
-            return torch.autocast(device_type=self.device.type, enabled=False)
+            return self._fp32()
         dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 

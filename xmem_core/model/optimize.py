@@ -97,6 +97,8 @@ def _fused_available(x: torch.Tensor, weight: torch.Tensor) -> bool:
 
 
 def _is_channels_last(t: torch.Tensor) -> bool:
+    """Laid out so that channels-last strides fit (also true for tensors contiguous both ways, such as depthwise
+    weights with one input channel; `modules._is_channels_last` excludes those and would turn fusion off for them)."""
     return t.is_contiguous(memory_format=torch.channels_last)
 
 
@@ -136,10 +138,8 @@ def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: boo
     fold_batchnorm(fast)
     fuse_relu6(fast)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "mixed": torch.bfloat16}.get(precision)
-    if precision == "mixed":
-        fast.decoder.to(dtype)
-    elif dtype is not None:
-        fast = fast.to(dtype)
+    if dtype is not None:
+        (fast.decoder if precision == "mixed" else fast).to(dtype)  # Module.to converts in place
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
     for p in fast.parameters():
