@@ -205,11 +205,14 @@ def test_auto_precision_is_mixed_only_on_cpus_with_native_bf16(monkeypatch: pyte
     assert core.resolve_precision("auto", torch.device("cuda")) == "fp16"
 
 
-def test_mixed_precision_keeps_the_encoders_in_fp32(net) -> None:
-    """'mixed': bf16 decoder weights, fp32 encoders; the key features (memory keys) come out in fp32."""
+def test_mixed_precision_keeps_the_key_encoder_and_value_trunk_in_fp32(net) -> None:
+    """'mixed': fp32 key encoder, key projection and value trunk (memory keys come out fp32); bf16 decoder and
+    value fusion (values and logits come out bf16), the deep-update cell's state fp32."""
     core = InferenceCore(net, MemoryConfig(), precision="mixed")
-    assert {p.dtype for p in core.net.decoder.parameters()} == {torch.bfloat16}
-    for part in (core.net.key_encoder, core.net.key_proj, core.net.value_encoder):
+    values = core.net.value_encoder
+    for part in (core.net.decoder, values.fuser, values.hidden_reinforce):
+        assert {p.dtype for p in part.parameters()} == {torch.bfloat16}
+    for part in (core.net.key_encoder, core.net.key_proj, values._trunk):
         assert {p.dtype for p in part.parameters()} == {torch.float32}
     seen: dict[str, torch.dtype] = {}
 
@@ -219,11 +222,16 @@ def test_mixed_precision_keeps_the_encoders_in_fp32(net) -> None:
         return hook
 
     core.net.key_proj.register_forward_hook(record("key"))
+    values._trunk.register_forward_hook(record("value trunk"))
+    values.fuser.register_forward_hook(record("value"))
+    values.hidden_reinforce.register_forward_hook(record("hidden"))
     core.net.decoder.pred.register_forward_hook(record("logits"))
     image = torch.randn(1, 3, 32, 48)
     core.step(image, torch.ones(1, 32, 48), mask_ids=[1])
     core.step(image)
-    assert seen == {"key": torch.float32, "logits": torch.bfloat16}
+    assert seen == {"key": torch.float32, "value trunk": torch.float32, "value": torch.bfloat16,
+                    "hidden": torch.float32, "logits": torch.bfloat16}
+    assert {p.dtype for p in net.parameters()} == {torch.float32}  # the caller's network is untouched
 
 
 def test_unoptimised_path_matches_optimised(net) -> None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from xmem_core.model.modules import FeatureFusionBlock, GConv2D, GroupResBlock, as_batch, group_cat, upsample_groups
+from xmem_core.model.modules import (
+    FeatureFusionBlock,
+    GConv2D,
+    GroupResBlock,
+    HiddenUpdater,
+    add_into,
+    as_batch,
+    downsample_groups,
+    group_cat,
+    gru_update,
+    upsample_groups,
+)
 
 CL = torch.channels_last
 
@@ -77,3 +88,47 @@ def test_fusion_block_shared_path_matches_the_plain_path() -> None:
     with torch.no_grad():
         ref = res(torch.cat([xs.unsqueeze(1).expand(-1, 2, -1, -1, -1), gs], 2))
         assert torch.allclose(res.forward_shared(xs, gs), ref)
+
+
+def test_add_into_writes_in_place_only_when_the_result_is_the_same() -> None:
+    out, other = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    expected = out + other
+    res = add_into(out, other)
+    assert res.data_ptr() == out.data_ptr() and torch.equal(res, expected)
+    low, high = torch.randn(2, 3, 4).bfloat16(), torch.randn(2, 3, 4)  # promotes to fp32: a new tensor
+    res = add_into(low, high)
+    assert res.dtype == torch.float32 and res.data_ptr() != low.data_ptr() and torch.equal(res, low + high)
+    small, big = torch.randn(1, 3, 4), torch.randn(2, 3, 4)  # out would need broadcasting: a new tensor
+    res = add_into(small, big)
+    assert res.shape == (2, 3, 4) and torch.equal(res, small + big)
+
+
+def _res_block_reference(block: GroupResBlock, g: torch.Tensor) -> torch.Tensor:
+    out = block.conv2(F.relu(block.conv1(F.relu(g))))
+    return out + (g if block.downsample is None else block.downsample(g))
+
+
+def test_res_block_in_place_sums_keep_values_and_gradients() -> None:
+    torch.manual_seed(0)
+    for cin, cout in [(4, 4), (6, 4)]:
+        block = GroupResBlock(cin, cout)
+        g = torch.randn(1, 2, cin, 5, 6, requires_grad=True)
+        out = block(g)
+        ref = _res_block_reference(block, g)
+        torch.testing.assert_close(out, ref, rtol=0, atol=0)
+        grads = torch.autograd.grad(out.square().sum(), [g, *block.parameters()])
+        ref_grads = torch.autograd.grad(ref.square().sum(), [g, *block.parameters()])
+        for a, b in zip(grads, ref_grads, strict=True):
+            torch.testing.assert_close(a, b)
+
+
+def test_hidden_updater_resizes_g4_and_logit_apart_like_the_concatenation() -> None:
+    torch.manual_seed(0)
+    upd = HiddenUpdater((6, 5, 4 + 1), 5, 3).eval()
+    g16, g8 = torch.randn(1, 2, 6, 2, 3), torch.randn(1, 2, 5, 4, 6)
+    g4, logit, h = torch.randn(1, 2, 4, 8, 12), torch.randn(1, 2, 1, 8, 12), torch.randn(1, 2, 3, 2, 3)
+    out = upd(g16, g8, g4, logit, h)
+    joint = torch.cat([g4, logit], 2)
+    x = upd.g16_conv(g16) + upd.g8_conv(downsample_groups(g8, 0.5)) + upd.g4_conv(downsample_groups(joint, 0.25))
+    ref = gru_update(upd.transform(torch.cat([x, h], 2)), h)
+    torch.testing.assert_close(out, ref)

@@ -32,8 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=480, help="processing short side; -1 keeps the source (default 480)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when present)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto = fp16 on CUDA; on a CPU with native bf16 'mixed' (bf16 decoder, fp32 encoders: "
-                        "same masks as fp32), else fp32; bf16 is fastest but its masks drift from fp32")
+                   help="auto = fp16 on CUDA; on a CPU with native bf16 'mixed' (bf16 decoder and value fusion, "
+                        "fp32 key encoder and value trunk: same masks as fp32), else fp32; bf16 is fastest but "
+                        "its masks drift from fp32")
     p.add_argument("--mem-every", type=int, default=5, metavar="R", help="r: memory frame every R frames")
     p.add_argument("--top-k", type=int, default=30, help="top-k of the memory read")
     p.add_argument("--t-min", type=int, default=5, help="T_min working-memory frames")

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from xmem_core.config import MemoryConfig
+from xmem_core.inference.allocator import keep_freed_memory
 from xmem_core.memory.log import MemoryEvent, MemoryStats
 from xmem_core.memory.manager import MemoryManager
 from xmem_core.memory.sensory import SensoryMemory
@@ -29,7 +30,9 @@ PRECISIONS = ("auto", "fp32", "mixed", "bf16", "fp16")
 # stages each precision runs in low precision (under autocast); the rest, and all memory maths, run in fp32
 _LOW_PRECISION_STAGES = {
     "fp32": (),
-    "mixed": ("decoder",),  # encoders in fp32: their rounding is what makes bf16 masks drift (README, Performance)
+    # key encoder and value trunk in fp32: their rounding makes bf16 masks drift (README, Performance); the value
+    # encoder's fusion block runs in bf16 all the same, inside the fp32 stage (see optimize._mixed)
+    "mixed": ("decoder",),
     "bf16": ("encoder", "decoder"),
     "fp16": ("encoder", "decoder"),
 }
@@ -71,6 +74,11 @@ class InferenceCore:
         # Denormal floats (from random or badly scaled weights) slow CPU convolutions 20-30x; flushing them to
         # zero changes nothing measurable. Process-wide setting; a no-op where the CPU lacks support.
         torch.set_flush_denormal(True)
+        # Freed activations stay in the process for the next frame instead of being unmapped and faulted in again
+        # (Lite at 480p: about 40 ms a frame). Process-wide, glibc only; see allocator.py.
+        keep_freed_memory()
+        # optimize=False (a debugging path) runs the caller's network as it is, each stage in the precision the
+        # table gives it: for 'mixed' the value encoder's fusion then stays fp32 (prepare_for_inference sets it)
         self.net = prepare_for_inference(net, self.precision, inplace=not copy_model) if optimize else net.eval()
         self.profile = profile
         self.objects: list[int] = []
@@ -271,9 +279,10 @@ class _Timer:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """auto: fp16 on CUDA (as the reference's AMP); on the CPU 'mixed' (bf16 decoder, fp32 encoders) where the CPU
-    has native bf16, else fp32. 'mixed' masks match fp32 on davis16-dev (mean IoU 0.998); all-bf16 masks drift
-    (0.935), so bf16 is opt-in (README, Performance). Emulated bf16 is slower than fp32."""
+    """auto: fp16 on CUDA (as the reference's AMP); on the CPU 'mixed' (bf16 decoder and value fusion; fp32 key
+    encoder and value trunk) where the CPU has native bf16, else fp32. 'mixed' masks match fp32 on davis16-dev
+    (mean IoU 0.998); all-bf16 masks drift (0.935), so bf16 is opt-in (README, Performance). Emulated bf16 is
+    slower than fp32."""
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
             raise EngineError("fp16 needs a CUDA device; use mixed, bf16 or fp32 on CPU")

@@ -68,7 +68,6 @@ class Decoder(nn.Module):
         logits = self.pred(F.relu(as_batch(g4)))  # (B·N)×1×4h×4w
         new_hidden = None
         if h_out and self.hidden_update is not None:
-            g4_logit = group_cat([g4, logits.view(b, n, 1, *logits.shape[-2:])])
-            new_hidden = self.hidden_update(g16, g8, g4_logit, hidden)
+            new_hidden = self.hidden_update(g16, g8, g4, logits.view(b, n, 1, *logits.shape[-2:]), hidden)
         logits = F.interpolate(logits, scale_factor=4, mode="bilinear", align_corners=False)
         return new_hidden, logits.view(b, n, *logits.shape[-2:])

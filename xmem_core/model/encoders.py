@@ -70,6 +70,7 @@ class ValueEncoder(nn.Module):
         self.fuser = FeatureFusionBlock(key_f16_dim, g_in, config.value_dim, config.value_dim)
         self.hidden_reinforce = HiddenReinforcer(config.value_dim, config.hidden_dim) if config.hidden_dim > 0 else None
         self.single_object = config.single_object
+        self.hidden_dim = config.hidden_dim
 
     def forward(self, image: Tensor, f16: Tensor, hidden: Tensor | None, masks: Tensor, others: Tensor | None,
                 is_deep_update: bool = True) -> tuple[Tensor, Tensor | None]:
@@ -80,6 +81,6 @@ class ValueEncoder(nn.Module):
         value = self.fuser(f16, g16.view(b, n, *g16.shape[1:]))
         if is_deep_update and self.hidden_reinforce is not None:
             if hidden is None:
-                hidden = value.new_zeros(b, n, self.hidden_reinforce.transform.out_channels // 3, *value.shape[-2:])
+                hidden = value.new_zeros(b, n, self.hidden_dim, *value.shape[-2:])
             hidden = self.hidden_reinforce(value, hidden)
         return value, hidden

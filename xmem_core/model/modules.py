@@ -115,12 +115,25 @@ def downsample_groups(g: Tensor, ratio: float = 0.5) -> Tensor:
     return out.view(b, n, *out.shape[1:])
 
 
+def add_into(out: Tensor, other: Tensor) -> Tensor:
+    """out + other, written into `out` when that gives the same result (out already has the broadcast shape and the
+    promoted dtype); else a new tensor. For sums whose left operand is a fresh intermediate (a conv or resize
+    output that autograd does not save): it saves a full-size allocation, its page faults and one memory pass.
+    """
+    if torch.result_type(out, other) == out.dtype and torch.broadcast_shapes(out.shape, other.shape) == out.shape:
+        return out.add_(other)
+    return out + other
+
+
 def distribute(x: Tensor, g: Tensor, mode: str = "cat") -> Tensor:
-    """Broadcast x (B×C×H×W) over the N slots of g (B×N×Cg×H×W): "cat" -> [x, g] on channels, "add" -> x + g."""
+    """Broadcast x (B×C×H×W) over the N slots of g (B×N×Cg×H×W): "cat" -> [x, g] on channels, "add" -> x + g.
+
+    "add" writes into g when the dtypes allow (see add_into): pass a g that is not needed afterwards.
+    """
     if mode == "cat":
         return group_cat([g], shared=x)
     if mode == "add":
-        return x.unsqueeze(1) + g
+        return add_into(g, x.unsqueeze(1))
     raise ValueError(f"unknown distribution mode {mode!r}")
 
 
@@ -138,9 +151,9 @@ class GroupResBlock(nn.Module):
 
     def forward(self, g: Tensor) -> Tensor:
         out = self.conv1(F.relu(g))
-        out = self.conv2(F.relu(out))
+        out = self.conv2(F.relu(out, inplace=True))
         shortcut = g if self.downsample is None else self.downsample(g)
-        return out + shortcut
+        return add_into(out, shortcut)
 
     def forward_shared(self, x: Tensor, g: Tensor) -> Tensor:
         """forward(distribute(x, g, "cat")) with the x part of conv1 and the shortcut computed once for all N.
@@ -150,8 +163,8 @@ class GroupResBlock(nn.Module):
         if self.downsample is None:
             return self.forward(distribute(x, g, "cat"))
         out = self.conv1.forward_shared(F.relu(x), F.relu(g))
-        out = self.conv2(F.relu(out))
-        return out + self.downsample.forward_shared(x, g)
+        out = self.conv2(F.relu(out, inplace=True))
+        return add_into(out, self.downsample.forward_shared(x, g))
 
 
 class ChannelGate(nn.Module):
@@ -253,9 +266,10 @@ class HiddenReinforcer(nn.Module):
 
 
 class HiddenUpdater(nn.Module):
-    """Decoder's sensory update: 1×1 projections of g16, area-down(g8, ½), area-down(g4', ¼) summed, then the cell.
+    """Decoder's sensory update: 1×1 projections of g16, area-down(g8, ½) and area-down([g4, logit], ¼), summed,
+    then the cell.
 
-    g16: B×N×d16×h×w, g8: B×N×d8×2h×2w, g4': B×N×(d4+1)×4h×4w (pre-ReLU g4 with the logit), h: B×N×Ch×h×w.
+    g16: B×N×d16×h×w, g8: B×N×d8×2h×2w, g4: B×N×d4×4h×4w (pre-ReLU), logit: B×N×1×4h×4w, h: B×N×Ch×h×w.
     """
 
     def __init__(self, g_dims: tuple[int, int, int], mid_dim: int, hidden_dim: int) -> None:
@@ -266,6 +280,9 @@ class HiddenUpdater(nn.Module):
         self.transform = GConv2D(mid_dim + hidden_dim, hidden_dim * 3, 3, padding=1)
         nn.init.xavier_normal_(self.transform.weight)
 
-    def forward(self, g16: Tensor, g8: Tensor, g4: Tensor, h: Tensor) -> Tensor:
-        x = self.g16_conv(g16) + self.g8_conv(downsample_groups(g8, 0.5)) + self.g4_conv(downsample_groups(g4, 0.25))
+    def forward(self, g16: Tensor, g8: Tensor, g4: Tensor, logit: Tensor, h: Tensor) -> Tensor:
+        """g4: B×N×d4×4h×4w (pre-ReLU), logit: B×N×1×4h×4w. Area resizing is per channel, so [g4, logit] is
+        resized part by part and concatenated at h×w: no (d4+1)-channel copy of the largest map."""
+        g4_small = group_cat([downsample_groups(g4, 0.25), downsample_groups(logit, 0.25)])
+        x = self.g16_conv(g16) + self.g8_conv(downsample_groups(g8, 0.5)) + self.g4_conv(g4_small)
         return gru_update(self.transform(group_cat([x, h])), h)

@@ -1,5 +1,5 @@
 """Inference-only preparation of a network: BatchNorm folding, conv+ReLU6 fusion, channels-last layout, bf16 weights
-(all of them, or the decoder's only for the 'mixed' precision).
+(all of them; for the 'mixed' precision those of the decoder and of the value encoder's fusion block and cell).
 
 The result is a modified deep copy; the original (and its state dict layout) is untouched. With bf16
 the caller runs the network under `torch.autocast(bf16)` so that mixed-dtype arithmetic (sensory
@@ -128,18 +128,50 @@ def fuse_relu6(net: nn.Module) -> int:
     return fused
 
 
+class Autocast(nn.Module):
+    """Runs `module` (weights already in `dtype`) under autocast(dtype), inside a stage that otherwise runs in fp32:
+    the 'mixed' value encoder's fusion block and deep-update cell, whose trunk stays fp32.
+
+    forward(*args, **kwargs) = module(*args, **kwargs), floating-point arguments cast as autocast casts them.
+    """
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.module = module
+        self.dtype = dtype
+
+    def forward(self, *args, **kwargs):  # the wrapped module's signature
+        device = next(self.module.parameters()).device.type
+        with torch.autocast(device_type=device, dtype=self.dtype):
+            return self.module(*args, **kwargs)
+
+
+def _mixed(net: XMem, dtype: torch.dtype) -> None:
+    """'mixed' in place: bf16 decoder (the core runs that stage under autocast), and bf16 value fusion and
+    deep-update cell (wrapped in `Autocast`, since the value trunk around them stays fp32). What stays fp32 (key
+    encoder, key projection, value trunk) is what makes masks drift when rounded (README, Performance)."""
+    net.decoder.to(dtype)  # Module.to converts in place
+    encoder = net.value_encoder
+    encoder.fuser = Autocast(encoder.fuser.to(dtype), dtype)
+    if encoder.hidden_reinforce is not None:
+        encoder.hidden_reinforce = Autocast(encoder.hidden_reinforce.to(dtype), dtype)
+
+
 def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: bool = True,
                           inplace: bool = False) -> XMem:
     """`net` ready for inference: eval mode, folded BN, fused conv+ReLU6, channels-last, and low-precision weights:
-    all bf16/fp16 for precision 'bf16'/'fp16', the decoder's only for 'mixed' (the encoders stay fp32). Run the
-    low-precision parts under the matching autocast. A deep copy unless `inplace` (saves one model's memory; the
-    caller's network is then modified and must not be trained or saved afterwards)."""
+    all bf16/fp16 for precision 'bf16'/'fp16'; for 'mixed' those of the decoder and of the value encoder's fusion
+    (see `_mixed`). Run the decoder (and, but for 'mixed', the encoders) under the matching autocast. A deep copy
+    unless `inplace` (saves one model's memory; the caller's network is then modified and must not be trained or
+    saved afterwards; for 'mixed' its state-dict names change too)."""
     fast = (net if inplace else copy.deepcopy(net)).eval()
     fold_batchnorm(fast)
     fuse_relu6(fast)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "mixed": torch.bfloat16}.get(precision)
-    if dtype is not None:
-        (fast.decoder if precision == "mixed" else fast).to(dtype)  # Module.to converts in place
+    if precision == "mixed":
+        _mixed(fast, dtype)
+    elif dtype is not None:
+        fast.to(dtype)  # Module.to converts in place
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
     for p in fast.parameters():

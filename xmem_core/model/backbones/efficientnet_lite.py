@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from xmem_core.model.modules import add_into
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 BN_EPS = 1e-3
@@ -76,7 +78,7 @@ class MBConvBlock(nn.Module):
         out = self.act(self._bn0(self._expand_conv(x))) if self.expand != 1 else x
         out = self.act(self._bn1(self._depthwise_conv(out)))
         out = self._bn2(self._project_conv(out))
-        return out + x if self.identity else out
+        return add_into(out, x) if self.identity else out
 
 
 def block_table(variant: str) -> list[tuple[int, int, int, int, int]]:
