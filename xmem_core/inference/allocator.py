@@ -24,7 +24,12 @@ _NEVER_TRIM = 2**31 - 1  # the largest value mallopt takes (an int)
 def keep_freed_memory() -> bool:
     """Process-wide: serve large blocks from the heap and never trim it. True where applied (Linux with glibc),
     False elsewhere, where it does nothing. Idempotent."""
-    if not sys.platform.startswith("linux"):
+    return _tune_malloc(sys.platform)
+
+
+def _tune_malloc(platform: str) -> bool:
+    """The `mallopt` calls of keep_freed_memory on `platform` (a `sys.platform` value); False where not applied."""
+    if not platform.startswith("linux"):
         return False
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
