@@ -27,6 +27,7 @@ from xmem_core.inference.session import VideoSession
 from xmem_core.io.frames import open_frames
 from xmem_core.io.masks import read_mask
 from xmem_core.metrics.davis import object_scores, region_similarity
+from xmem_core.model import winograd
 from xmem_core.model.checkpoint import load_model
 from xmem_core.resources import default_weights
 
@@ -73,9 +74,15 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-frames", type=int, default=0, help="frames per clip (0 = all)")
     p.add_argument("--clips", nargs="*", default=None)
+    p.add_argument("--winograd", choices=["auto", "all", "off"], default="auto",
+                   help="bf16 3×3 convolutions by Winograd: where it pays (default), all of them (to measure its "
+                        "effect on masks on a trained network), or none")
     p.add_argument("--out", default="benchmarks/results/precision.json")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    winograd.ENABLED = args.winograd != "off"
+    if args.winograd == "all":
+        winograd.MIN_CHANNEL_PRODUCT = winograd.MIN_WORK = 0
     model = load_model(args.model)
     clips = [DATA / "Annotations" / c for c in (args.clips or sorted(os.listdir(DATA / "Annotations")))]
     rows = []
@@ -100,6 +107,7 @@ def main() -> None:
     print(line)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     meta = {"model": args.model, "fast": args.fast, "size": args.size, "threads": args.threads,
+            "winograd": args.winograd,
             "max_frames": args.max_frames, "torch": torch.__version__, "load_avg": os.getloadavg()}
     Path(args.out).write_text(json.dumps({"meta": meta, "clips": rows, "mean": mean}, indent=2))
 

@@ -113,7 +113,7 @@ def run_variant(v: dict) -> dict:
     stages_ms = {k: 1000 * s / max(timed, 1) for k, s in stage_sums.items()}
     stages_ms["other"] = 1000 * total / max(timed, 1) - sum(stages_ms.values())
     return {
-        **{k: v[k] for k in ("impl", "model", "precision", "objects", "device", "threads")},
+        **{k: v[k] for k in ("impl", "model", "precision", "objects", "device", "threads", "winograd")},
         "precision_resolved": resolve_precision(v["precision"], dev),
         "frames_timed": timed,
         "fps": timed / max(total, 1e-9),
@@ -166,7 +166,8 @@ def _open_dumps(folder: Path, n: int, hw: tuple[int, int], channels: int):
 # ------------------------------------------------------------------------------------------------ driver
 def spawn(variant: dict) -> dict:
     """Run a variant in a fresh interpreter; returns its result dict."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(variant["threads"]), "MKL_NUM_THREADS": str(variant["threads"])}
+    env = {**os.environ, "OMP_NUM_THREADS": str(variant["threads"]), "MKL_NUM_THREADS": str(variant["threads"]),
+           "XMEM_WINOGRAD": "1" if variant["winograd"] == "on" else "0"}
     with tempfile.NamedTemporaryFile("r", suffix=".json") as fh:
         cmd = [sys.executable, __file__, "--worker", json.dumps(variant), "--worker-out", fh.name]
         subprocess.run(cmd, check=True, env=env, cwd=ROOT)
@@ -205,26 +206,29 @@ def variants(args: argparse.Namespace, dump_root: Path | None) -> list[dict]:
                     impls = ("engine", "baseline") if args.baseline else ("engine",)
                     if precision == "mixed" and "fp32" in args.precision:
                         impls = ("engine",)  # its baseline would be the fp32 one again
-                    for impl in impls:
+                    winos = args.winograd if precision != "fp32" else args.winograd[:1]  # fp32 never uses it
+                    runs = [(i, w) for i in impls for w in (winos if i == "engine" else ["off"])]
+                    for impl, wino in runs:  # the reference has no Winograd path
                         tag = f"{impl}-{Path(model).stem}-{precision}-{objects}obj-{device}"
+                        tag += "-nowino" if impl == "engine" and wino == "off" else ""
                         out.append({
                             "impl": impl, "model": model, "precision": precision, "objects": objects,
                             "device": device, "threads": args.threads, "clips": args.clips, "size": args.size,
-                            "max_frames": args.max_frames, "warmup": args.warmup,
+                            "max_frames": args.max_frames, "warmup": args.warmup, "winograd": wino,
                             "dump": str(dump_root / tag) if dump_root else None, "tag": tag,
                         })
     return out
 
 
 def print_table(rows: list[dict]) -> None:
-    head = (f"{'impl':9} {'model':10} {'prec':5} {'dev':5} {'obj':>3} {'fps':>6} {'key':>7} {'read':>7} "
+    head = (f"{'impl':9} {'wino':4} {'model':10} {'prec':5} {'dev':5} {'obj':>3} {'fps':>6} {'key':>7} {'read':>7} "
             f"{'dec':>7} {'value':>7} {'other':>7} {'RSS MB':>7} {'CUDA MB':>8}")
     print(head + "\n" + "-" * len(head))
     for r in rows:
         s = r["stages_ms"]
         cuda = f"{r['peak_cuda_mb']:8.0f}" if r["peak_cuda_mb"] is not None else f"{'-':>8}"
-        print(f"{r['impl']:9} {Path(r['model']).stem:10} {r['precision_resolved']:5} {r['device']:5} "
-              f"{r['objects']:3d} {r['fps']:6.2f} {s['key_encoder']:7.1f} {s['memory_read']:7.1f} "
+        print(f"{r['impl']:9} {r.get('winograd', 'off'):4} {Path(r['model']).stem:10} {r['precision_resolved']:5} "
+              f"{r['device']:5} {r['objects']:3d} {r['fps']:6.2f} {s['key_encoder']:7.1f} {s['memory_read']:7.1f} "
               f"{s['decoder']:7.1f} {s['value_encoder']:7.1f} {s['other']:7.1f} {r['peak_rss_mb']:7.0f} {cuda}")
     print("(per-stage columns: mean ms per timed frame; value encoder runs on memory frames only)")
 
@@ -240,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-frames", type=int, default=0, help="frames per clip (0 = all)")
     p.add_argument("--warmup", type=int, default=3, help="frames per clip excluded from timing")
     p.add_argument("--size", type=int, default=480)
+    p.add_argument("--winograd", nargs="+", default=["on"], choices=["on", "off"],
+                   help="engine with / without Winograd for the wide bf16 3×3 convolutions (XMEM_WINOGRAD)")
     p.add_argument("--baseline", action="store_true", help="also run the reference-style baseline and compare")
     p.add_argument("--out", type=Path, default=None, help="JSON path (default benchmarks/results/propagate_*.json)")
     p.add_argument("--worker", help=argparse.SUPPRESS)

@@ -78,8 +78,8 @@ class GConv2D(nn.Conv2d):
         """
         b, n = g.shape[:2]
         w_x, w_g = self._split_weight(x.shape[1])
-        out_x = F.conv2d(x, w_x, self.bias, self.stride, self.padding, self.dilation)
-        out_g = F.conv2d(as_batch(g), w_g, None, self.stride, self.padding, self.dilation)
+        out_x = self._conv_forward(x, w_x, self.bias)
+        out_g = self._conv_forward(as_batch(g), w_g, None)
         return out_x.unsqueeze(1) + out_g.view(b, n, *out_g.shape[1:])
 
     def _split_weight(self, cx: int) -> tuple[Tensor, Tensor]:

@@ -1,5 +1,6 @@
 """Inference-only preparation of a network: BatchNorm folding, conv+ReLU6 fusion, channels-last layout, bf16 weights
-(all of them; for the 'mixed' precision those of the decoder and of the value encoder's fusion block and cell).
+(all of them; for the 'mixed' precision those of the decoder and of the value encoder's fusion block and cell), and
+Winograd for the wide bf16 3×3 convolutions on the CPU.
 
 The result is a modified deep copy; the original (and its state dict layout) is untouched. With bf16
 the caller runs the network under `torch.autocast(bf16)` so that mixed-dtype arithmetic (sensory
@@ -13,7 +14,9 @@ import copy
 import torch
 from torch import nn
 
+from xmem_core.model import winograd
 from xmem_core.model.backbones.efficientnet_lite import EfficientNetLiteTrunk, MBConvBlock
+from xmem_core.model.modules import GConv2D
 from xmem_core.model.network import XMem
 
 # (conv attribute, batch-norm attribute) pairs used by the ResNet and EfficientNet-Lite trunks
@@ -128,6 +131,31 @@ def fuse_relu6(net: nn.Module) -> int:
     return fused
 
 
+class WinogradConv2d(winograd.WinogradMixin, nn.Conv2d):
+    """nn.Conv2d computed by Winograd F(2×2, 3×3) where `winograd.worth_it` (wide bf16 convolutions on the CPU)."""
+
+
+class WinogradGConv2D(winograd.WinogradMixin, GConv2D):
+    """GConv2D (shared-input split included) computed by Winograd F(2×2, 3×3) where `winograd.worth_it`."""
+
+
+_WINOGRAD_CLASSES = {nn.Conv2d: WinogradConv2d, GConv2D: WinogradGConv2D}
+
+
+def use_winograd(net: nn.Module) -> int:
+    """Let every plain 3×3 stride-1 convolution of `net` take the Winograd path (decided per call by
+    `winograd.worth_it`: bf16 weights, CPU, wide enough). Classes are swapped in place; weights and state-dict
+    names are unchanged. Transformed filters (16/9 of a weight's memory) are computed at a convolution's first
+    Winograd call. Returns the number of convolutions swapped."""
+    swapped = 0
+    for module in net.modules():
+        cls = _WINOGRAD_CLASSES.get(type(module))
+        if cls is not None and winograd.applicable(module):
+            module.__class__ = cls
+            swapped += 1
+    return swapped
+
+
 class Autocast(nn.Module):
     """Runs `module` (weights already in `dtype`) under autocast(dtype), inside a stage that otherwise runs in fp32:
     the 'mixed' value encoder's fusion block and deep-update cell, whose trunk stays fp32.
@@ -161,9 +189,10 @@ def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: boo
                           inplace: bool = False) -> XMem:
     """`net` ready for inference: eval mode, folded BN, fused conv+ReLU6, channels-last, and low-precision weights:
     all bf16/fp16 for precision 'bf16'/'fp16'; for 'mixed' those of the decoder and of the value encoder's fusion
-    (see `_mixed`). Run the decoder (and, but for 'mixed', the encoders) under the matching autocast. A deep copy
-    unless `inplace` (saves one model's memory; the caller's network is then modified and must not be trained or
-    saved afterwards; for 'mixed' its state-dict names change too)."""
+    (see `_mixed`), with Winograd for the wide bf16 3×3 convolutions (`use_winograd`). Run the decoder (and, but
+    for 'mixed', the encoders) under the matching autocast. A deep copy unless `inplace` (saves one model's
+    memory; the caller's network is then modified and must not be trained or saved afterwards; for 'mixed' its
+    state-dict names change too)."""
     fast = (net if inplace else copy.deepcopy(net)).eval()
     fold_batchnorm(fast)
     fuse_relu6(fast)
@@ -174,6 +203,8 @@ def prepare_for_inference(net: XMem, precision: str = "fp32", channels_last: boo
         fast.to(dtype)  # Module.to converts in place
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
+    if dtype == torch.bfloat16:
+        use_winograd(fast)  # bf16 only: fp32 stays the exact path
     for p in fast.parameters():
         p.requires_grad_(False)
     return fast
