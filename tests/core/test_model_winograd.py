@@ -91,6 +91,7 @@ def test_used_only_for_wide_bf16_inference_on_the_cpu(monkeypatch: pytest.Monkey
         assert not winograd.worth_it(x, wide[:128, :256])  # 128×256 < MIN_CHANNEL_PRODUCT
         assert not winograd.worth_it(x[..., :30, :54], wide)  # too little work for one map of 30×54...
         assert winograd.worth_it(x[..., :30, :54].expand(3, -1, -1, -1), wide)  # ...but enough for three
+        assert not winograd.worth_it(x[0], wide)  # unbatched C×H×W input: left to the direct convolution
         assert not winograd.worth_it(x.float(), wide.float())  # fp32: the direct conv is as fast
         monkeypatch.setattr(winograd, "ENABLED", False)
         assert not winograd.worth_it(x, wide)

@@ -139,11 +139,12 @@ def applicable(conv: nn.Conv2d) -> bool:
 
 
 def worth_it(x: Tensor, weight: Tensor) -> bool:
-    """Use Winograd for this call: inference (no autograd), `worth_it_for` this weight, and enough work
-    (x: B×Cin×H×W, B·H·W·Cin·Cout ≥ MIN_WORK)."""
+    """Use Winograd for this call: inference (no autograd), a batched input x: B×Cin×H×W, `worth_it_for` this
+    weight, and enough work (B·H·W·Cin·Cout ≥ MIN_WORK)."""
+    if x.dim() != 4 or torch.is_grad_enabled() or x.device != weight.device or not worth_it_for(weight):
+        return False
     b, _, h, w = x.shape
-    return (not torch.is_grad_enabled() and x.device == weight.device and worth_it_for(weight)
-            and b * h * w * weight.shape[0] * weight.shape[1] >= MIN_WORK)
+    return b * h * w * weight.shape[0] * weight.shape[1] >= MIN_WORK
 
 
 def worth_it_for(weight: Tensor) -> bool:
