@@ -266,7 +266,9 @@ def run_all(args: argparse.Namespace) -> None:
             print(f"[{time.strftime('%H:%M:%S')}] {v['tag']} ...", flush=True)
             rows.append({**spawn(v), "tag": v["tag"]})
             if v["impl"] == "baseline":
-                engine_dump = Path(v["dump"].replace("baseline-", "engine-", 1))
+                # compared with the engine run listed first in --winograd
+                suffix = "-nowino" if args.winograd[0] == "off" else ""
+                engine_dump = Path(v["dump"].replace("baseline-", "engine-", 1) + suffix)
                 agree.append({"config": v["tag"].removeprefix("baseline-"),
                               **agreement(engine_dump, Path(v["dump"]), args.clips)})
     print(f"\nclips: {' '.join(args.clips)}; frames/clip: {args.max_frames or 'all'}; warm-up {args.warmup}; "
