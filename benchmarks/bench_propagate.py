@@ -208,6 +208,7 @@ def variants(args: argparse.Namespace, dump_root: Path | None) -> list[dict]:
                         impls = ("engine",)  # its baseline would be the fp32 one again
                     winos = args.winograd if precision != "fp32" else args.winograd[:1]  # fp32 never uses it
                     runs = [(i, w) for i in impls for w in (winos if i == "engine" else ["off"])]
+                    first_engine = len(out)  # a baseline is compared with the first engine run before it
                     for impl, wino in runs:  # the reference has no Winograd path
                         tag = f"{impl}-{Path(model).stem}-{precision}-{objects}obj-{device}"
                         tag += "-nowino" if impl == "engine" and wino == "off" else ""
@@ -216,6 +217,7 @@ def variants(args: argparse.Namespace, dump_root: Path | None) -> list[dict]:
                             "device": device, "threads": args.threads, "clips": args.clips, "size": args.size,
                             "max_frames": args.max_frames, "warmup": args.warmup, "winograd": wino,
                             "dump": str(dump_root / tag) if dump_root else None, "tag": tag,
+                            "compare_with": out[first_engine]["dump"] if impl == "baseline" else None,
                         })
     return out
 
@@ -266,11 +268,8 @@ def run_all(args: argparse.Namespace) -> None:
             print(f"[{time.strftime('%H:%M:%S')}] {v['tag']} ...", flush=True)
             rows.append({**spawn(v), "tag": v["tag"]})
             if v["impl"] == "baseline":
-                # compared with the engine run listed first in --winograd
-                suffix = "-nowino" if args.winograd[0] == "off" else ""
-                engine_dump = Path(v["dump"].replace("baseline-", "engine-", 1) + suffix)
                 agree.append({"config": v["tag"].removeprefix("baseline-"),
-                              **agreement(engine_dump, Path(v["dump"]), args.clips)})
+                              **agreement(Path(v["compare_with"]), Path(v["dump"]), args.clips)})
     print(f"\nclips: {' '.join(args.clips)}; frames/clip: {args.max_frames or 'all'}; warm-up {args.warmup}; "
           f"{args.size}p; threads {args.threads}; load average before/after: {load0} / {load_average()}\n")
     print_table(rows)

@@ -106,8 +106,8 @@ def _apply_at(m: list[Tensor], out: Tensor) -> None:
 def conv3x3(x: Tensor, u: Tensor, bias: Tensor | None = None) -> Tensor:
     """3×3 convolution, stride 1, padding 1, by Winograd F(2×2, 3×3).
 
-    x: B×Cin×H×W (any layout; channels-last avoids a copy), u: 16×Cin×Cout from `transform_weight` (any strides
-    within each 2-D slice that bmm accepts, e.g. a Cin slice of a larger one), bias: Cout | None.
+    x: B×Cin×H×W (any layout; channels-last avoids a copy), u: 16×Cin×Cout from `transform_weight`,
+    bias: Cout | None.
     Returns B×Cout×H×W, channels-last, in u's dtype.
 
     The map is done in bands of tile rows whose transformed tiles take about BAND_BYTES, so the intermediates stay
@@ -119,13 +119,14 @@ def conv3x3(x: Tensor, u: Tensor, bias: Tensor | None = None) -> Tensor:
     xp = F.pad(x.to(u.dtype), (1, 1 + 2 * tw - w, 1, 1 + 2 * th - h))  # B×Cin×(2th+2)×(2tw+2)
     nhwc = xp.permute(0, 2, 3, 1)
     out = torch.empty((b, th, 2, tw, 2, cout), dtype=u.dtype, device=x.device)
+    bias = bias.to(out.dtype) if bias is not None else None
     band = max(1, BAND_BYTES // (16 * b * tw * max(cin, cout) * u.element_size()))
     for r0 in range(0, th, band):
         r1 = min(th, r0 + band)
         m = torch.bmm(_input_transform(nhwc[:, 2 * r0:2 * r1 + 2]), u)  # 16×(B·n·tw)×Cout
         _output_transform(m, out[:, r0:r1])
         if bias is not None:
-            out[:, r0:r1].add_(bias.to(out.dtype))
+            out[:, r0:r1].add_(bias)
     y = out.view(b, 2 * th, 2 * tw, cout).permute(0, 3, 1, 2)
     if 2 * th != h or 2 * tw != w:
         y = y[:, :, :h, :w]
@@ -139,18 +140,14 @@ def applicable(conv: nn.Conv2d) -> bool:
 
 
 def worth_it(x: Tensor, weight: Tensor) -> bool:
-    """Use Winograd for this call: inference (no autograd), a batched input x: B×Cin×H×W, `worth_it_for` this
-    weight, and enough work (B·H·W·Cin·Cout ≥ MIN_WORK)."""
-    if x.dim() != 4 or torch.is_grad_enabled() or x.device != weight.device or not worth_it_for(weight):
+    """Use Winograd for this call: switched on, inference (no autograd), a batched input x: B×Cin×H×W, bf16
+    filters on the CPU with Cin·Cout ≥ MIN_CHANNEL_PRODUCT, and enough work (B·H·W·Cin·Cout ≥ MIN_WORK)."""
+    channel_product = weight.shape[0] * weight.shape[1]
+    if (not ENABLED or x.dim() != 4 or torch.is_grad_enabled() or weight.dtype != torch.bfloat16
+            or weight.device.type != "cpu" or x.device != weight.device or channel_product < MIN_CHANNEL_PRODUCT):
         return False
     b, _, h, w = x.shape
-    return b * h * w * weight.shape[0] * weight.shape[1] >= MIN_WORK
-
-
-def worth_it_for(weight: Tensor) -> bool:
-    """bf16 filters on the CPU with Cin·Cout ≥ MIN_CHANNEL_PRODUCT, and Winograd not switched off."""
-    return (ENABLED and weight.device.type == "cpu" and weight.dtype == torch.bfloat16
-            and weight.shape[0] * weight.shape[1] >= MIN_CHANNEL_PRODUCT)
+    return b * h * w * channel_product >= MIN_WORK
 
 
 class WinogradMixin:
