@@ -110,6 +110,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # fp16 autocast + GradScaler (CUDA only)
     num_workers: int = 4
+    worker_start: str = "forkserver"  # loader workers' start method: forkserver | spawn | fork (fork can deadlock)
     pin_memory: bool = True
     prefetch_factor: int = 4
     cache_mb: int = 512  # decoded-frame cache per worker process (0 disables)
@@ -120,6 +121,42 @@ class TrainConfig:
     tensorboard: bool = False
     half_weights: bool = False  # write `final.pth` (the shipped inference weights) in fp16; stage files stay fp32
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+# ---------------------------------------------------------------- validation
+
+CHOICES = {  # (class, field) -> allowed values
+    (TrainConfig, "model"): ("xmem", "xmem-lite"),
+    (TrainConfig, "stage_transfer_init"): ("orthogonal", "zeros"),
+    (TrainConfig, "worker_start"): ("forkserver", "spawn", "fork"),
+    (StageConfig, "lr_scaling"): ("none", "linear", "sqrt"),
+    (DataSource, "kind"): ("static", "davis", "youtube"),
+    (DataSource, "layout"): ("auto", "split", "flat", "davis"),
+}
+AT_LEAST = {  # (class, field) -> smallest allowed value
+    (TrainConfig, "num_workers"): 0, (TrainConfig, "prefetch_factor"): 1, (TrainConfig, "cache_mb"): 0,
+    (TrainConfig, "threads"): 0, (TrainConfig, "log_every"): 1, (TrainConfig, "save_every"): 1,
+    (TrainConfig, "checkpoint_every"): 1, (StageConfig, "iterations"): 0, (StageConfig, "finetune_iterations"): 0,
+    (StageConfig, "batch_size"): 1, (StageConfig, "size"): 16, (StageConfig, "num_frames"): 2,
+    (StageConfig, "num_ref_frames"): 1, (StageConfig, "max_objects"): 1, (DataSource, "repeat"): 1,
+    (DataSource, "every"): 1,
+}
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Raise ValueError naming the first field whose value is not one of its choices or is below its minimum."""
+    items: list[tuple[str, Any]] = [("", cfg)]
+    for i, st in enumerate(cfg.stages):
+        items.append((f"stages.{i}.", st))
+        items += [(f"stages.{i}.data.{j}.", src) for j, src in enumerate(st.data)]
+    for prefix, obj in items:
+        for (cls, name), allowed in CHOICES.items():
+            if type(obj) is cls and getattr(obj, name) not in allowed:
+                raise ValueError(f"{prefix}{name} must be one of {', '.join(allowed)}, not {getattr(obj, name)!r}")
+        for (cls, name), low in AT_LEAST.items():
+            value = getattr(obj, name) if type(obj) is cls else low
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{prefix}{name} must be an integer of at least {low}, not {value!r}")
 
 
 # ---------------------------------------------------------------- (de)serialisation
@@ -190,10 +227,13 @@ def apply_override(cfg: TrainConfig, dotted: str) -> None:
     for p in parts[:-1]:
         nxt: list[Any] = []
         for t in targets:
-            if isinstance(t, list):
-                nxt += t if p == "*" else [t[int(p)]]
-            else:
-                nxt.append(getattr(t, p) if not isinstance(t, dict) else t[p])
+            try:
+                if isinstance(t, list):
+                    nxt += t if p == "*" else [t[int(p)]]
+                else:
+                    nxt.append(getattr(t, p) if not isinstance(t, dict) else t[p])
+            except (IndexError, ValueError, KeyError, AttributeError):
+                raise ValueError(f"override {dotted!r}: {path!r} names nothing at {p!r}") from None
         targets = nxt
     for t in targets:
         _set(t, parts[-1], _parse_value(raw))

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.config import TrainConfig, apply_override, from_dict, load_file, to_dict
+from training.config import TrainConfig, apply_override, from_dict, load_file, to_dict, validate
 from training.presets import PRESETS, get_preset, paper
 
 
@@ -92,12 +92,18 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         cfg.stages = [s for s in cfg.stages if s.name in keep]
     if not cfg.stages:
         raise SystemExit("no stages to run")
+    validate(cfg)
     return cfg
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = resolve_config(args)
+    try:
+        cfg = resolve_config(args)
+    except (ValueError, TypeError, OSError, KeyError, IndexError, AttributeError) as e:
+        # bad config files, --set paths or values: say which, without a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.dump_config:
         import json
 

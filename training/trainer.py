@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
-from training.config import StageConfig, TrainConfig, save_config, to_dict
+from training.config import StageConfig, TrainConfig, save_config, to_dict, validate
 from training.data.build import build_dataset, build_loader, curriculum
 from training.data.sampling import sample_seed
 from training.forward import ClipOutput, normalize_rgb, run_clip
@@ -75,6 +75,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True,
                  stop_after: int | None = None) -> None:
+        validate(cfg)
         self.cfg = cfg
         self.budget = stop_after  # iterations left in this invocation (None = run to the end)
         self.out = Path(cfg.out_dir)

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from training.config import StageConfig, TrainConfig, apply_override, from_dict, load_file, save_config, to_dict
+from training.config import (
+    StageConfig,
+    TrainConfig,
+    apply_override,
+    from_dict,
+    load_file,
+    save_config,
+    to_dict,
+    validate,
+)
 from training.presets import PRESETS, get_preset
 from training.train import main, parse_args, resolve_config
 
@@ -58,3 +67,33 @@ def test_cli_resolution(capsys: pytest.CaptureFixture[str]) -> None:
     assert (st.batch_size, st.lr_reference_batch, st.iterations) == (8, 2, 50)
     assert main(["--preset", "tiny", "--dump-config"]) == 0
     assert json.loads(capsys.readouterr().out)["model_overrides"]["key_dim"] == 16
+
+
+def test_validate_rejects_bad_values() -> None:
+    for name in PRESETS:
+        validate(get_preset(name))  # every preset is valid
+    cases = [("worker_start=thread", "worker_start must be one of forkserver, spawn, fork, not 'thread'"),
+             ("stages.*.lr_scaling=cube", "stages.0.lr_scaling must be one of"),
+             ("stages.1.data.0.kind=vid", "stages.1.data.0.kind must be one of"),
+             ("stages.0.batch_size=0", "stages.0.batch_size must be an integer of at least 1, not 0"),
+             ("num_workers=-1", "num_workers must be an integer of at least 0"),
+             ("threads=1.5", "threads must be an integer")]
+    for override, message in cases:
+        cfg = get_preset("cpu-lite")
+        apply_override(cfg, override)
+        with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("*", r"\*")):
+            validate(cfg)
+    with pytest.raises(ValueError, match="names nothing at '9'"):
+        apply_override(get_preset("cpu-lite"), "stages.9.lr=1")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "foo=1"], "unknown TrainConfig field 'foo'"),
+    (["--set", "stages.9.lr=1"], "names nothing at '9'"),
+    (["--set", "worker_start=thread"], "worker_start must be one of"),
+    (["--config", "/no/such/config.json"], "No such file or directory"),
+])
+def test_cli_bad_config_is_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, "--dump-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err

@@ -51,7 +51,12 @@ def build_loader(
     dataset: Dataset, stage: StageConfig, cfg: TrainConfig, stage_index: int, start: int,
     rank: int = 0, world: int = 1, pin: bool = False,
 ) -> tuple[DataLoader, IterationSampler]:
-    """Loader yielding one batch per iteration for iterations [start, total) of the stage."""
+    """Loader yielding one batch per iteration for iterations [start, total) of the stage.
+
+    Worker processes start by `cfg.worker_start` (checked by `config.validate`): forkserver by default, since a
+    worker forked from a process whose OpenMP threads have run (after an evaluation, say) can deadlock on a lock
+    held by a thread that was not copied.
+    """
     local_batch = max(1, stage.batch_size // world)
     sampler = IterationSampler(len(dataset), local_batch, cfg.seed, start, stage.total_iterations,
                                curriculum(stage), stage_index, rank, world)
@@ -60,5 +65,6 @@ def build_loader(
         dataset, batch_size=local_batch, sampler=sampler, drop_last=True, num_workers=workers,
         pin_memory=pin, worker_init_fn=_worker_init if workers else None,
         prefetch_factor=cfg.prefetch_factor if workers else None, persistent_workers=False,
+        multiprocessing_context=cfg.worker_start if workers else None,
     )
     return loader, sampler
