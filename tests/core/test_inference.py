@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -145,6 +146,29 @@ def test_session_cancel_between_frames(net) -> None:
         if r.frame == 2:
             session.cancel()
     assert seen == [0, 1, 2]
+
+
+def test_frames_prepared_ahead_or_here_give_the_same_masks(net, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU frames are decoded in the prefetch thread and prepared in the propagating one (prepare_ahead
+    False); prepare_ahead=True (the CUDA default) prepares them in the prefetch thread too. Same results."""
+    threads: dict[bool, set[str]] = {False: set(), True: set()}
+    results = {}
+    for ahead in (False, True):
+        session, masks = _session(net, precision="fp32", prepare_ahead=ahead)
+        assert session.prepare_ahead is ahead
+        prepare = session._prepare
+
+        def spy(frame, ahead=ahead, prepare=prepare):
+            threads[ahead].add(threading.current_thread().name)
+            return prepare(frame)
+
+        monkeypatch.setattr(session, "_prepare", spy)
+        session.set_mask(0, masks[0])
+        results[ahead] = list(session.propagate(0, 1, with_prob=True))
+    assert threads == {False: {threading.current_thread().name}, True: {"frame-prefetch"}}
+    for a, b in zip(results[False], results[True], strict=True):
+        assert np.array_equal(a.mask, b.mask) and torch.equal(a.prob, b.prob)
+    assert not _session(net)[0].prepare_ahead  # the CPU default
 
 
 def test_session_errors(net) -> None:

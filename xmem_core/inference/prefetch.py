@@ -5,9 +5,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-import torch
 
 from xmem_core.io.base import FrameSource
 
@@ -15,13 +15,14 @@ _STOP = object()
 
 
 class FramePrefetcher:
-    """Reads `order` from `frames` and applies `prepare` (e.g. resize + normalise + upload) `depth` frames ahead.
+    """Reads `order` from `frames` and applies `prepare` (decoded frame -> anything: the frame itself, or resized,
+    normalised and uploaded) `depth` frames ahead.
 
-    Decoding (PyAV, OpenCV) and tensor preparation release the GIL, so this overlaps with inference.
-    Use as a context manager; `get()` returns frames strictly in `order`.
+    Decoding (PyAV, PIL, OpenCV) and tensor preparation release the GIL, so this overlaps with inference.
+    Use as a context manager; `get()` returns items strictly in `order`.
     """
 
-    def __init__(self, frames: FrameSource, order: list[int], prepare: Callable[[np.ndarray], torch.Tensor],
+    def __init__(self, frames: FrameSource, order: list[int], prepare: Callable[[np.ndarray], Any],
                  depth: int = 3) -> None:
         self._frames = frames
         self._order = order
@@ -52,7 +53,7 @@ class FramePrefetcher:
                 continue
         return False
 
-    def get(self, expected: int) -> torch.Tensor:
+    def get(self, expected: int) -> Any:
         """The prepared frame `expected` (the next one in `order`)."""
         item = self._queue.get()
         if isinstance(item, BaseException):

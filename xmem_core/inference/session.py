@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,9 +46,13 @@ class VideoSession:
         profile: bool = False,
         optimize: bool = True,
         copy_model: bool = True,
+        prepare_ahead: bool | None = None,
     ) -> None:
-        """copy_model=False hands `model` over: it is optimised in place (folded BN, bf16...) to save memory."""
+        """copy_model=False hands `model` over: it is optimised in place (folded BN, bf16...) to save memory.
+        prepare_ahead: resize, normalise and upload frames in the prefetch thread too, not only decode them there
+        (None: on CUDA only; see `_prepare_stages`)."""
         self.device = torch.device(device)
+        self.prepare_ahead = self.device.type == "cuda" if prepare_ahead is None else prepare_ahead
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise EngineError("CUDA was requested but no CUDA device is available")
         self.frames = frames
@@ -123,15 +128,25 @@ class VideoSession:
         last = self._last_frame(start, direction, stop, stop_at_keyframe)
         self._cancel.clear()
         order = list(range(start, last + direction, direction))
-        with FramePrefetcher(self.frames, order, self._prepare) as frames:
+        ahead, here = self._prepare_stages()
+        with FramePrefetcher(self.frames, order, ahead) as frames:
             for idx in order:
                 if self._cancel.is_set():
                     return
                 user_mask = first_mask if idx == start else self._keyframes.get(idx)
                 if idx != start and overwrite_keyframes:
                     user_mask = None
-                image = frames.get(idx)
+                image = here(frames.get(idx))
                 yield self._process(idx, image, user_mask, end=(idx == last and idx != start), with_prob=with_prob)
+
+    def _prepare_stages(self) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], torch.Tensor]]:
+        """(work done in the prefetch thread ahead of the network, work done here). Frames are always decoded
+        ahead; with `prepare_ahead` (default on CUDA, where the CPU is otherwise idle) they are also prepared and
+        uploaded there. On the CPU they are prepared in this thread: tensor ops in a second thread start a second
+        OpenMP team beside the inference's, which on 2 cores made propagation slower (README, Performance)."""
+        if self.prepare_ahead:
+            return self._prepare, _identity
+        return _identity, self._prepare
 
     def _prepare(self, frame: np.ndarray) -> torch.Tensor:
         """Source frame -> 1×3×Hp×Wp normalised tensor on the device (pinned + async copy on CUDA)."""
@@ -178,3 +193,7 @@ class VideoSession:
     def _check_frame(self, frame: int) -> None:
         if not 0 <= frame < len(self.frames):
             raise EngineError(f"frame {frame} is outside the clip (0..{len(self.frames) - 1})")
+
+
+def _identity(x: Any) -> Any:
+    return x
