@@ -31,7 +31,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_propagate import DATA, build_model, first_mask  # noqa: E402
+from benchmarks.bench_propagate import DATA, build_model, display_model, first_mask  # noqa: E402
 from xmem_core.config import MemoryConfig  # noqa: E402
 from xmem_core.inference.allocator import keep_freed_memory  # noqa: E402
 from xmem_core.inference.session import VideoSession  # noqa: E402
@@ -43,10 +43,12 @@ STAGE_OF = {"key_encoder": "key_encoder", "key_proj": "key_encoder", "decoder": 
 
 
 class ConvRecorder:
-    """Forward hooks on every Conv2d of `net`: the first input of each, and its call count while `counting`."""
+    """Forward hooks on every Conv2d of `net`: the first input of each, its output size, and its call count while
+    `counting`."""
 
     def __init__(self, net: nn.Module) -> None:
         self.inputs: dict[str, torch.Tensor] = {}
+        self.out_numel: dict[str, int] = {}
         self.modules: dict[str, nn.Conv2d] = {}
         self.calls: dict[str, int] = {}
         self.counting = False
@@ -57,10 +59,14 @@ class ConvRecorder:
         def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
             if name not in self.inputs:
                 self.inputs[name] = args[0].detach().clone()
+                self.out_numel[name] = output.numel()
                 self.modules[name] = module
             if self.counting:
                 self.calls[name] = self.calls.get(name, 0) + 1
         return hook
+
+    def start_counting(self) -> None:
+        self.counting = True
 
     def remove(self) -> None:
         for h in self._handles:
@@ -82,18 +88,19 @@ def time_alone(module: nn.Conv2d, x: torch.Tensor, repeat: int) -> float:
     return min(times)
 
 
-def gflop(module: nn.Conv2d, x: torch.Tensor) -> float:
-    """Multiply-adds ×2 of one call: output elements × Cin/groups × kh × kw."""
-    with torch.inference_mode():
-        out = module(x.to(module.weight.dtype))
-    cin_per_group = module.weight.shape[1]
-    return 2 * out.numel() * cin_per_group * module.weight.shape[2] * module.weight.shape[3] / 1e9
+def gflop(module: nn.Conv2d, out_numel: int) -> float:
+    """Multiply-adds ×2 of one call: output elements × Cin/groups × kh × kw (weight: Cout×Cin/groups×kh×kw)."""
+    _, cin_per_group, kh, kw = module.weight.shape
+    return 2 * out_numel * cin_per_group * kh * kw / 1e9
 
 
 def run(model: str, precision: str, clip: str, frames: int, warmup: int, size: int, repeat: int) -> dict:
     """Time the stages (no hooks), record the convolutions (a second pass with hooks), time each one alone."""
-    stage_ms, frame_ms = _propagate(model, precision, clip, frames, warmup, size, None)
-    recorder = _propagate(model, precision, clip, frames, warmup, size, ConvRecorder)
+    stage_ms, frame_ms = _propagate(_session(model, precision, clip, size, profile=True), frames, warmup)
+    session = _session(model, precision, clip, size, profile=False)
+    recorder = ConvRecorder(session.core.net)
+    _propagate(session, frames, warmup, on_timed=recorder.start_counting)
+    recorder.remove()
     timed = frames - warmup
     per_stage = {k: {"convs": 0, "gflop": 0.0, "conv_ms": 0.0, "stage_ms": stage_ms[k]} for k in STAGES}
     for name, module in recorder.modules.items():
@@ -101,39 +108,38 @@ def run(model: str, precision: str, clip: str, frames: int, warmup: int, size: i
         if per_frame == 0:
             continue
         row = per_stage[STAGE_OF[name.split(".")[0]]]
-        x = recorder.inputs[name]
         row["convs"] += 1
-        row["gflop"] += per_frame * gflop(module, x)
-        row["conv_ms"] += per_frame * 1000 * time_alone(module, x, repeat)
+        row["gflop"] += per_frame * gflop(module, recorder.out_numel[name])
+        row["conv_ms"] += per_frame * 1000 * time_alone(module, recorder.inputs[name], repeat)
     conv_ms = sum(r["conv_ms"] for r in per_stage.values())
     return {"precision": precision, "frames_timed": timed, "stages": per_stage, "conv_ms": conv_ms,
             "memory_read_ms": stage_ms["memory_read"], "frame_ms": frame_ms, "floor_fps": 1000 / conv_ms,
             "fps": 1000 / frame_ms}
 
 
-def _propagate(model: str, precision: str, clip: str, frames: int, warmup: int, size: int,
-               recorder_cls: type[ConvRecorder] | None):
-    """One propagation over the clip's first `frames` frames. Without a recorder: (ms per stage, ms per frame)
-    over the frames after `warmup`; with one: the recorder, its calls counted over those frames."""
-    src = open_frames(DATA / "JPEGImages" / clip)
-    session = VideoSession(build_model(model), src, MemoryConfig(), size=size, precision=precision,
-                           profile=recorder_cls is None)
+def _session(model: str, precision: str, clip: str, size: int, profile: bool) -> VideoSession:
+    """A fresh session on `clip` with one object from its first annotation."""
+    session = VideoSession(build_model(model), open_frames(DATA / "JPEGImages" / clip), MemoryConfig(), size=size,
+                           precision=precision, profile=profile)
     session.set_mask(0, first_mask(clip, 1))
-    recorder = recorder_cls(session.core.net) if recorder_cls else None
+    return session
+
+
+def _propagate(session: VideoSession, frames: int, warmup: int,
+               on_timed: Callable[[], None] | None = None) -> tuple[dict[str, float], float]:
+    """Propagate over the clip's first `frames` frames: (ms per stage, ms per frame) over the frames after
+    `warmup`; `on_timed` is called once when those frames begin."""
     stage_s = dict.fromkeys((*STAGES, "memory_read"), 0.0)
     gen = session.propagate(0, stop=frames - 1)
     for _ in range(warmup):
         next(gen)
-    if recorder:
-        recorder.counting = True
+    if on_timed:
+        on_timed()
     t0 = time.perf_counter()
     for result in gen:
         for k in stage_s:
             stage_s[k] += result.timings.get(k, 0.0)
     wall = time.perf_counter() - t0
-    if recorder:
-        recorder.remove()
-        return recorder
     timed = frames - warmup
     return {k: 1000 * s / timed for k, s in stage_s.items()}, 1000 * wall / timed
 
@@ -151,12 +157,6 @@ def print_table(model: str, rows: list[dict]) -> None:
         print(f"| {r['precision']} | **frame** | | {sum(s['gflop'] for s in r['stages'].values()):.1f} | "
               f"**{r['conv_ms']:.1f}** (floor **{r['floor_fps']:.2f} frames/s**) | {r['frame_ms']:.1f} "
               f"({r['fps']:.2f} frames/s) | {r['conv_ms'] / r['frame_ms']:.0%} |")
-
-
-def _display(model: str) -> str:
-    """A weights path relative to the repository when it lies inside it (for the table and the JSON)."""
-    path = Path(model).resolve()
-    return str(path.relative_to(ROOT)) if path.is_file() and path.is_relative_to(ROOT) else model
 
 
 def main() -> None:
@@ -180,7 +180,7 @@ def main() -> None:
     keep_freed_memory()  # as the engine runs
     load_before = os.getloadavg()
     rows = [run(a.model, prec, a.clip, a.frames, a.warmup, a.size, a.repeat) for prec in a.precision]
-    model = _display(a.model)
+    model = display_model(a.model)
     print_table(model, rows)
     if a.out:
         meta = {"model": model, "clip": a.clip, "size": a.size, "threads": a.threads, "frames": a.frames,

@@ -24,7 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_propagate import DATA, build_model, first_mask  # noqa: E402
+from benchmarks.bench_propagate import DATA, build_model, display_model, first_mask  # noqa: E402
 from xmem_core.inference.session import VideoSession  # noqa: E402
 from xmem_core.io.frames import open_frames  # noqa: E402
 
@@ -49,11 +49,10 @@ def run(model: str, args: argparse.Namespace) -> dict:
     for _ in range(args.reps):
         for name, ahead in SETTINGS.items():
             times[name].append(ms_per_frame(net, args.clip, args.precision, args.frames, args.warmup, ahead))
-    (a, ta), (b, tb) = times.items()
-    ratios = [x / y for x, y in zip(ta, tb, strict=True)]
-    path = Path(model).resolve()
-    shown = str(path.relative_to(ROOT)) if path.is_file() and path.is_relative_to(ROOT) else model
-    return {"model": shown, "ms_per_frame": times, "median_ms": {k: statistics.median(v) for k, v in times.items()},
+    t_ahead, t_here = times.values()  # in SETTINGS order
+    ratios = [x / y for x, y in zip(t_ahead, t_here, strict=True)]
+    return {"model": display_model(model), "ms_per_frame": times,
+            "median_ms": {k: statistics.median(v) for k, v in times.items()},
             "median_ratio": statistics.median(ratios), "rounds_here_faster": sum(r > 1 for r in ratios)}
 
 

@@ -47,6 +47,12 @@ def build_model(spec: str):
     return XMem(ModelConfig.by_name(spec)).eval()
 
 
+def display_model(spec: str) -> str:
+    """A weights path relative to the repository when it lies inside it, else `spec` as given (tables, JSON)."""
+    path = Path(spec).resolve()
+    return str(path.relative_to(ROOT)) if path.is_file() and path.is_relative_to(ROOT) else spec
+
+
 def split_objects(mask: np.ndarray, objects: int) -> np.ndarray:
     """H×W mask of one object -> ids 1..objects by equal column bands of its bounding box (left to right)."""
     fg = mask > 0
