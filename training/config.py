@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xmem_core.config import ModelConfig
+
 
 @dataclass
 class DataSource:
@@ -125,8 +127,7 @@ class TrainConfig:
 
 # ---------------------------------------------------------------- validation
 
-CHOICES = {  # (class, field) -> allowed values
-    (TrainConfig, "model"): ("xmem", "xmem-lite"),
+CHOICES = {  # (class, field) -> allowed values (the model name is checked by ModelConfig.by_name)
     (TrainConfig, "stage_transfer_init"): ("orthogonal", "zeros"),
     (TrainConfig, "worker_start"): ("forkserver", "spawn", "fork"),
     (StageConfig, "lr_scaling"): ("none", "linear", "sqrt"),
@@ -145,6 +146,7 @@ AT_LEAST = {  # (class, field) -> smallest allowed value
 
 def validate(cfg: TrainConfig) -> None:
     """Raise ValueError naming the first field whose value is not one of its choices or is below its minimum."""
+    ModelConfig.by_name(cfg.model)  # an unknown model name raises, listing the known ones
     items: list[tuple[str, Any]] = [("", cfg)]
     for i, st in enumerate(cfg.stages):
         items.append((f"stages.{i}.", st))
@@ -154,7 +156,9 @@ def validate(cfg: TrainConfig) -> None:
             if type(obj) is cls and getattr(obj, name) not in allowed:
                 raise ValueError(f"{prefix}{name} must be one of {', '.join(allowed)}, not {getattr(obj, name)!r}")
         for (cls, name), low in AT_LEAST.items():
-            value = getattr(obj, name) if type(obj) is cls else low
+            if type(obj) is not cls:
+                continue
+            value = getattr(obj, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{prefix}{name} must be an integer of at least {low}, not {value!r}")
 
