@@ -53,10 +53,18 @@ class ClipModel(nn.Module):
         return run_clip(self.net, rgb, first, selector, rng, num_ref, deep_p)
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """The training device for a config's `device` ("auto", "cpu", "cuda", "cuda:N"), always indexed for CUDA.
+
+    `torch.cuda.set_device` rejects an unindexed CUDA device, so "cuda" and "auto" become `cuda:<local_rank>`
+    (0 outside torchrun); an explicit index is kept.
+    """
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(name)
+    if dev.type == "cuda" and dev.index is None:
+        return torch.device("cuda", local_rank)
+    return dev
 
 
 def _dist_env() -> tuple[int, int, int]:
@@ -82,7 +90,7 @@ class Trainer:
         self.rank, self.world, local = _dist_env()
         if self.world > 1:
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-            dev = resolve_device(cfg.device)
+            dev = resolve_device(cfg.device, local)
             self.device = torch.device("cuda", local) if dev.type == "cuda" else dev
         else:
             self.device = resolve_device(cfg.device)

@@ -10,18 +10,35 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from xmem_core.io.base import FrameSource, FrameSourceError
 
+if TYPE_CHECKING:  # PyAV is imported only where a video is opened, so the engine and training import without it
+    import av
+
 __all__ = ["VideoSource", "VIDEO_EXTENSIONS", "PacketIndex"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
-_AV_ERRORS = (av.FFmpegError, OSError, EOFError, ValueError)
+
+
+def _av() -> ModuleType:
+    """PyAV, imported on first use (a machine without it can still use frame folders, the engine and training)."""
+    try:
+        return importlib.import_module("av")
+    except ImportError as exc:
+        raise FrameSourceError("reading video files needs PyAV (pip install av); frame folders work without it") from exc
+
+
+def _av_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a PyAV open, demux or decode can raise."""
+    return (_av().FFmpegError, OSError, EOFError, ValueError)
 
 
 @dataclass
@@ -49,7 +66,7 @@ class PacketIndex:
 
 def build_packet_index(path: str | os.PathLike) -> PacketIndex:
     """Demux (no decoding) the first video stream and collect frame timestamps and keyframes."""
-    with av.open(str(path)) as container:
+    with _av().open(str(path)) as container:
         stream = container.streams.video[0]
         stamps: list[int | None] = []
         keys: list[int | None] = []
@@ -85,7 +102,7 @@ class VideoSource(FrameSource):
         except StopIteration as exc:
             self._close_container()
             raise FrameSourceError(f"cannot decode any frame from video {self.path}") from exc
-        except _AV_ERRORS as exc:
+        except _av_errors() as exc:
             self._close_container()
             raise FrameSourceError(f"cannot open video {self.path}: {_reason(exc)}") from exc
         self._pos = 1
@@ -132,7 +149,7 @@ class VideoSource(FrameSource):
             return self._decode_to(index)
         except (FrameSourceError, IndexError):
             raise
-        except _AV_ERRORS as exc:
+        except _av_errors() as exc:
             self._container = None  # force a fresh decoder on the next read
             raise FrameSourceError(f"cannot decode frame {index} of {self.path}: {_reason(exc)}") from exc
 
@@ -206,7 +223,7 @@ class VideoSource(FrameSource):
     def _restart(self) -> None:
         """(Re)open the container and position the decoder before frame 0."""
         self._close_container()
-        self._container = av.open(str(self.path))
+        self._container = _av().open(str(self.path))
         if not self._container.streams.video:
             raise FrameSourceError(f"no video stream in {self.path}")
         self._stream = self._container.streams.video[0]
@@ -216,7 +233,7 @@ class VideoSource(FrameSource):
 
     def _close_container(self) -> None:
         if self._container is not None:
-            with contextlib.suppress(*_AV_ERRORS):
+            with contextlib.suppress(*_av_errors()):
                 self._container.close()
             self._container = None
 
@@ -240,7 +257,7 @@ class VideoSource(FrameSource):
             return
         try:
             self._index = build_packet_index(self.path)
-        except _AV_ERRORS as exc:
+        except _av_errors() as exc:
             raise FrameSourceError(f"cannot index video {self.path}: {_reason(exc)}") from exc
         if self._index.count <= 0:
             raise FrameSourceError(f"video {self.path} has no frames")
