@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import os
 import importlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -33,7 +33,8 @@ def _av() -> ModuleType:
     try:
         return importlib.import_module("av")
     except ImportError as exc:
-        raise FrameSourceError("reading video files needs PyAV (pip install av); frame folders work without it") from exc
+        raise FrameSourceError("reading video files needs PyAV (pip install av); frame folders work without it") \
+            from exc
 
 
 def _av_errors() -> tuple[type[BaseException], ...]:
