@@ -296,6 +296,8 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         dlg = ExportDialog(self.project, self)
         dlg.finished_export.connect(lambda p: self.status.showMessage(f"Exported to {dlg.out.text()}", 8000))
+        dlg.preview_changed.connect(lambda pv: self.editor and self.editor.canvas.set_matte_preview(pv))
+        self._export_dlg = dlg
         dlg.show()
 
     def add_object(self) -> None:
