@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (
 from app import recent
 from app.engine.controller import PropagationController
 from app.engine.plan import Mode
+from app.engine.protect import overwrite_warning
 from app.maskio import load_mask
 from app.project import Project
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
 from app.ui.actions import Actions
-from app.ui.dialogs import show_error, show_message
+from app.ui.dialogs import ask, show_error, show_message
 from app.ui.editor import EditorView
 from app.ui.export_dialog import ExportDialog
 from app.ui.memory_panel import MemoryPanel
@@ -80,7 +81,8 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         file.addAction(a["quit"])
         edit = mb.addMenu("&Edit")
-        for n in ("undo", "redo", None, "add_object", "rename_object", "toggle_object", "delete_object", None,
+        for n in ("undo", "redo", None, "add_object", "rename_object", "toggle_object", "lock_object",
+                  "delete_object", None,
                   "toggle_keyframe", "clear_frame"):
             edit.addAction(a[n]) if n else edit.addSeparator()
         edit.addSeparator()
@@ -103,7 +105,8 @@ class MainWindow(QMainWindow):
         for n in ("play", "prev", "next", "prev10", "next10", "first", "last", "prev_key", "next_key"):
             nav.addAction(a[n])
         prop = mb.addMenu("&Propagate")
-        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", None, "set_in", "set_out",
+        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "prop_selected_only", None,
+                  "set_in", "set_out",
                   "clear_range", None, "pause", "cancel", None, "reset_memory"):
             prop.addAction(a[n]) if n else prop.addSeparator()
         helpm = mb.addMenu("&Help")
@@ -158,6 +161,8 @@ class MainWindow(QMainWindow):
             "add_object": self.add_object, "delete_object": self.delete_selected_object,
             "rename_object": lambda: self.objects_panel.rename_selected(),
             "toggle_object": lambda: self.objects_panel.toggle_selected(),
+            "lock_object": lambda: self.objects_panel.lock_selected(),
+            "prop_selected_only": self._set_selected_only,
             "toggle_keyframe": self.toggle_keyframe, "clear_frame": self.clear_frame,
             "brush_smaller": lambda: self.editor.canvas.grow_brush(1 / 1.25),
             "brush_bigger": lambda: self.editor.canvas.grow_brush(1.25),
@@ -224,6 +229,7 @@ class MainWindow(QMainWindow):
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_dock.setWidget(self.memory_panel)
         c = self.controller = PropagationController(project, parent=self)
+        c.selected_only = self.actions["prop_selected_only"].isChecked()
         c.running_changed.connect(self._on_running)
         c.progress.connect(self.status.set_progress)
         c.status.connect(lambda s: self.status.showMessage(s, 8000))
@@ -366,7 +372,15 @@ class MainWindow(QMainWindow):
                 self.project.model.objects.select(ids[i])
 
     def propagate(self, mode: Mode) -> bool:
+        """Start a run, after a warning when it would replace other objects' propagated masks."""
+        warning = overwrite_warning(self.project.model, mode, self.controller.selected_only)
+        if warning and not ask(self, "Replace propagated masks?", warning, "Propagate"):
+            self.status.showMessage("Propagation not started.", 4000)
+            return False
         return self.controller.propagate(mode)
+
+    def _set_selected_only(self) -> None:
+        self.controller.selected_only = self.actions["prop_selected_only"].isChecked()
 
     def apply_settings(self, settings: EngineSettings) -> None:
         """Replace the engine settings programmatically (scripts, tests) and refresh the memory panel."""

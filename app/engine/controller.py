@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from app.engine.factory import SessionFactory
 from app.engine.plan import Mode, Pass, PlanError, make_plan
+from app.engine.protect import merge_run_mask, written_ids
 from app.engine.worker import PropagationWorker
 from app.errors import describe
 from app.model.history import Step
@@ -54,6 +55,8 @@ class PropagationController(QObject):
         self._queued: list[int] = []
         self._later: set[int] = set()
         self.last_status = ""
+        self.selected_only = False  # propagate only the selected object (others keep their masks)
+        self._write: set[int] | None = None  # objects the running run writes (None: all)
         self.model.user_edit.connect(self._on_user_edit)
 
     # ---- state ----
@@ -87,6 +90,12 @@ class PropagationController(QObject):
         if not plan:
             self.status.emit("Nothing to propagate in that direction.")
             return False
+        write = written_ids(m.objects.ids(), m.objects.locked_ids(), m.objects.selected, self.selected_only)
+        if not write:
+            self.error.emit("Nothing to propagate", "Every object this run may write is locked (or none is "
+                            "selected): unlock an object in the Objects panel or select one.")
+            return False
+        self._write = None if write == set(m.objects.ids()) else write
         if self._provider_override is None and self.factory.needs_new_session(settings):
             self._synced.clear()
         sync = self._sync_payload()
@@ -190,6 +199,8 @@ class PropagationController(QObject):
         m = self.model
         m.memlog.record(stats, frame)
         if self._step is not None and frame not in self._starts and not (is_keyframe and m.is_keyframe(frame)):
+            if self._write is not None:  # locked / unselected objects keep their pixels
+                mask = merge_run_mask(m.masks.get(frame), mask, self._write)
             m.record_run_frame(self._step, frame, mask, self.project.settings.overwrite_keyframes)
         self._done += 1
         now = time.perf_counter()

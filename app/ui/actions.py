@@ -24,6 +24,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "rename_object": ("Re&name object", "F2", "Rename the selected object", ""),
     "toggle_object": ("&Hide/show object", "H", "Show or hide the selected object", ""),
     "delete_object": ("&Delete object", "Ctrl+Del", "Delete the selected object and erase it from all masks", ""),
+    "lock_object": ("&Lock object", "Ctrl+L", "Lock / unlock the selected object: propagation never writes a "
+                    "locked object", ""),
     "toggle_keyframe": ("Toggle &keyframe", "K", "Mark / unmark this frame as a keyframe (unmarked frames may "
                         "be overwritten by propagation)", ""),
     "clear_frame": ("&Clear this frame's mask", "Shift+Del", "Erase every object on this frame", ""),
@@ -52,6 +54,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
                    "propagate_range"),
     "prop_next": ("Propagate to &next keyframe", "Ctrl+G", "Propagate forward until the next keyframe",
                   "propagate_next"),
+    "prop_selected_only": ("&Selected object only", "Ctrl+Shift+F", "Propagation writes only the selected "
+                           "object; the others keep their masks", ""),
     "set_in": ("Set &in point", "[", "Start of the propagation range ([)", ""),
     "set_out": ("Set &out point", "]", "End of the propagation range (])", ""),
     "clear_range": ("Clear in/out", "Ctrl+\\", "Use the whole clip", ""),
@@ -61,6 +65,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "shortcuts": ("&Keyboard shortcuts", "F1", "List every shortcut", ""),
     "about": ("&About", "", "About this application", ""),
 }
+
+CHECKABLE = {"prop_selected_only"}
 
 TOOL_SPECS = {
     Tool.BRUSH: ("&Brush", "B", "Paint the selected object (right-drag erases)", "brush"),
@@ -81,7 +87,7 @@ class Actions:
         self.parent = parent
         self.by_name: dict[str, QAction] = {}
         for name, (text, keys, tip, ico) in SPECS.items():
-            self.by_name[name] = self._make(text, keys, tip, ico)
+            self.by_name[name] = self._make(text, keys, tip, ico, checkable=name in CHECKABLE)
         self.tools = QActionGroup(parent)
         self.tool_actions: dict[Tool, QAction] = {}
         for tool, (text, key, tip, ico) in TOOL_SPECS.items():
