@@ -26,6 +26,7 @@ from app.maskio import load_mask
 from app.project import Project
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
+from app.timecode import clip_timecode
 from app.ui.actions import Actions
 from app.ui.dialogs import ask, show_error, show_message
 from app.ui.editor import EditorView
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
         self.close_project()
         self.project = project
         m = project.model
-        self.editor = EditorView(m)
+        self.editor = EditorView(m, timecode=clip_timecode(project.clip_path))
         self.setCentralWidget(self.editor)
         self.objects_panel = ObjectsPanel(m.objects)
         self.objects_panel.add_requested.connect(self.add_object)

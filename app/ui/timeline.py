@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.model.annotation import AnnotationModel
 from app.model.memlog import MemoryLog
+from app.timecode import Timecode
 
 BG = "#1d1f23"
 AXIS_PEN = "#3a3d42"
@@ -110,9 +111,10 @@ class MemoryTimeline(QWidget):
     seek = Signal(int)
     span_changed = Signal(int, int)  # left and right margins (px) of the plotted frame axis
 
-    def __init__(self, model: AnnotationModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: AnnotationModel, parent: QWidget | None = None, timecode: Timecode | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self.timecode = timecode
         self.t_max: int | None = None
         pg.setConfigOptions(antialias=True)
         self.setToolTip("Memory timeline — masks: ◆ keyframes, band = propagated frames\n"
@@ -381,7 +383,8 @@ class MemoryTimeline(QWidget):
     def frame_text(self, frame: int) -> str:
         """Plain-text summary of one frame (used in the header line)."""
         d = self.frame_numbers(frame)
-        parts = [f"Frame {frame}", str(d["kind"])]
+        tc = f" ({self.timecode.format(frame)})" if self.timecode is not None else ""
+        parts = [f"Frame {frame}{tc}", str(d["kind"])]
         if "working_frames" in d:
             t_max = f"/{d['t_max']}" if "t_max" in d else ""
             parts.append(f"WM {d['working_frames']}{t_max} frames ({_fmt(d.get('working_elements', 0))}"
