@@ -74,7 +74,7 @@ class Transport(QWidget):
         self.total = QLabel(f"/ {max(0, model.n_frames - 1)}")
         row.addWidget(self.total)
         self.tc_label = QLabel()
-        self.tc_label.setStyleSheet("color:#c8ccd2; font-family:monospace;")
+        self.tc_label.setStyleSheet("font-family:monospace;")
         if timecode is not None:
             src = "start timecode from the file" if timecode.from_container else "no timecode in the file: starts at 0"
             self.tc_label.setToolTip(f"Timecode at {timecode.fps:g} frames/s ({src})")
