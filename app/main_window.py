@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSlider,
@@ -19,20 +18,23 @@ from PySide6.QtWidgets import (
 )
 
 from app import recent
+from app.about import APP_NAME, about_text
 from app.engine.controller import PropagationController
 from app.engine.plan import Mode
 from app.engine.protect import overwrite_warning
 from app.maskio import load_mask
-from app.project import Project
+from app.project import Project, copy_workspace
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
 from app.timecode import clip_timecode
 from app.ui.actions import Actions
 from app.ui.dialogs import ask, show_error, show_message
 from app.ui.editor import EditorView
+from app.ui.empty import dock_placeholder, drop_hint
 from app.ui.export_dialog import ExportDialog
 from app.ui.memory_panel import MemoryPanel
 from app.ui.objects_panel import ObjectsPanel
+from app.ui.prefs import load_int, save_value
 from app.ui.status import StatusBar
 
 VIDEO_FILTER = "Clips (*.mp4 *.mov *.avi *.mkv *.webm);;All files (*)"
@@ -43,7 +45,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, project: Project | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("XMem Annotator")
+        self.setWindowTitle(APP_NAME)
         self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.project: Project | None = None
@@ -55,14 +57,13 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbars()
         self._connect_actions()
-        self.placeholder = QLabel("Open a clip (Ctrl+O) or drop a video / frame folder here")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color:#9aa0a6; font-size:16px")
-        self.setCentralWidget(self.placeholder)
         self.objects_dock = QDockWidget("Objects", self)
+        self.objects_dock.setObjectName("objects_dock")
         self.memory_dock = QDockWidget("Memory", self)
+        self.memory_dock.setObjectName("memory_dock")
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.objects_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.memory_dock)
+        self._show_empty_state()
         self._update_enabled()
         if project is not None:
             self.set_project(project)
@@ -76,6 +77,9 @@ class MainWindow(QMainWindow):
             file.addAction(a[n])
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        for n in ("save", "save_as", "close_project"):
+            file.addAction(a[n])
         file.addSeparator()
         file.addAction(a["import_mask"])
         file.addAction(a["export"])
@@ -127,7 +131,7 @@ class MainWindow(QMainWindow):
             tools.addAction(act)
         self.brush_spin = QSpinBox()
         self.brush_spin.setRange(1, 500)
-        self.brush_spin.setValue(20)
+        self.brush_spin.setValue(load_int("brush_size", 20))
         self.brush_spin.setPrefix("⌀ ")
         self.brush_spin.setToolTip("Brush size in source pixels (Shift+wheel, Ctrl+[ / Ctrl+])")
         tools.addWidget(self.brush_spin)
@@ -185,6 +189,7 @@ class MainWindow(QMainWindow):
             "pause": lambda: self.controller.toggle_pause(), "cancel": lambda: self.controller.cancel(),
             "reset_memory": lambda: self.controller.reset_memory(),
             "shortcuts": self.show_shortcuts, "about": self.show_about,
+            "save": self.save_project, "save_as": self.save_as_dialog, "close_project": self.close_clip,
         }
         for name, fn in handlers.items():
             a[name].triggered.connect(lambda _checked=False, fn=fn: self._guard(fn))
@@ -195,6 +200,7 @@ class MainWindow(QMainWindow):
         self.mode_combo.currentIndexChanged.connect(lambda _i: self._set_mode(self.mode_combo.currentData()))
         self.opacity.valueChanged.connect(lambda v: self.editor and self.editor.canvas.set_opacity(v / 100))
         self.brush_spin.valueChanged.connect(lambda v: self.editor and self.editor.canvas.set_brush_size(v))
+        self.brush_spin.valueChanged.connect(lambda v: save_value("brush_size", v))
 
     def _guard(self, fn) -> None:  # noqa: ANN001
         """Run an action handler; without an open clip, clip actions do nothing."""
@@ -247,8 +253,10 @@ class MainWindow(QMainWindow):
         cv.set_tool(self.actions.tools.checkedAction().data())
         self._set_mode(self.mode_combo.currentData())
         m.history.changed.connect(self._update_enabled)
+        m.objects.changed.connect(self._update_object_actions)
+        self._update_object_actions()
         m.current_changed.connect(self._on_frame)
-        self.setWindowTitle(f"{project.clip_path.name} — XMem Annotator")
+        self.setWindowTitle(f"{project.clip_path.name} — {APP_NAME}")
         self._update_enabled()
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
                                 f"workspace {project.workspace.root}", 8000)
@@ -423,12 +431,68 @@ class MainWindow(QMainWindow):
             a["redo"].setText(f"&Redo {h.redo_label()}".strip())
 
     def show_shortcuts(self) -> None:
-        from app.ui.help import shortcuts_text
+        from app.ui.help import ShortcutsDialog
 
-        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_text(self.actions))
+        self.shortcuts_dialog = ShortcutsDialog(self.actions, self)
+        self.shortcuts_dialog.show()
+
+    def about_text(self) -> str:
+        return about_text(self.project.settings.weights if self.project else None)
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About", "XMem Annotator — paint, propagate with XMem, correct, export.")
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    # ---- project files and empty state ----
+    def _show_empty_state(self) -> None:
+        self.setCentralWidget(drop_hint())
+        self.objects_dock.setWidget(dock_placeholder("Objects you paint are listed here once a clip is open."))
+        self.memory_dock.setWidget(dock_placeholder("Memory settings and the engine's device and weights appear "
+                                                    "here once a clip is open."))
+        self.setWindowTitle(APP_NAME)
+        self._update_object_actions()
+
+    def _update_object_actions(self) -> None:
+        """Edit ▸ Select object N lists only the objects that exist, by name."""
+        objs = list(self.project.model.objects) if self.project is not None else []
+        for i, act in enumerate(self.actions.select_object):
+            act.setVisible(i < len(objs))
+            if i < len(objs):
+                act.setText(f"Select {i + 1}: {objs[i].name}")
+
+    def save_project(self) -> None:
+        try:
+            self.project.save()
+            self.project.save_memlog()
+        except OSError as exc:
+            show_error(self, exc, "saving the project")
+            return
+        self.status.showMessage(f"Saved to {self.project.workspace.root} (every change is also saved as you go).",
+                                5000)
+
+    def save_as_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Save project as (choose an empty folder)")
+        if path:
+            self.save_as(path)
+
+    def save_as(self, folder: str | Path) -> bool:
+        """Copy the workspace to `folder` (new or empty) and continue there."""
+        if self.controller is not None and self.controller.running:
+            show_message(self, "Cannot save as now", "A propagation is running: wait for it or cancel it first.")
+            return False
+        try:
+            clip, target = self.project.clip_path, copy_workspace(self.project, folder)
+        except (OSError, ValueError) as exc:
+            show_error(self, exc, "saving the project")
+            return False
+        ok = self.open_path(clip, target)
+        if ok:
+            self.status.showMessage(f"Project saved as {target}; you are now working there.", 8000)
+        return ok
+
+    def close_clip(self) -> None:
+        self.close_project()
+        self._show_empty_state()
+        self._update_enabled()
 
     # ---- window events ----
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -447,5 +511,10 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.controller is not None and self.controller.running and not ask(
+                self, "Quit during propagation?", "A propagation is running. Quitting cancels it; the frames it "
+                "has finished are already saved.", "Cancel run and quit"):
+            event.ignore()
+            return
         self.close_project()
         super().closeEvent(event)

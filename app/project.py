@@ -98,3 +98,20 @@ class Project:
             close = getattr(self.frames, "close", None)
             if close:
                 close()
+
+
+def copy_workspace(project: Project, target: str | os.PathLike[str]) -> Path:
+    """Save `project`, then copy its workspace (project.json, masks, memory log) into `target`, which must be a new
+    or empty folder other than the current one; returns the target. Raises ValueError / OSError."""
+    import shutil
+
+    dst = Path(target).resolve()
+    src = project.workspace.root.resolve()
+    if dst == src:
+        raise ValueError("that is the project's current folder: choose a new or empty folder")
+    if dst.exists() and any(dst.iterdir()):
+        raise ValueError(f"{dst} is not empty: choose a new or empty folder")
+    project.save()
+    project.save_memlog()
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst

@@ -14,6 +14,10 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "open": ("&Open clip…", "Ctrl+O", "Open a video file or a folder of frames", "open"),
     "open_folder": ("Open &frame folder…", "Ctrl+Shift+O", "Open a folder of jpg/png frames", "open"),
     "open_workspace": ("Open &workspace…", "", "Reopen a saved workspace folder", "open"),
+    "save": ("&Save", "Ctrl+S", "Write the project now (it is also saved after every change)", ""),
+    "save_as": ("Save project &as…", "Ctrl+Shift+S", "Copy the workspace (masks, objects, keyframes) to another "
+                "folder and continue there", ""),
+    "close_project": ("&Close project", "Ctrl+W", "Save and close the clip", ""),
     "import_mask": ("&Import mask for this frame…", "Ctrl+I", "Load a PNG mask as this frame's keyframe",
                     "import_mask"),
     "export": ("&Export…", "Ctrl+E", "Export masks, mattes, cutouts and videos", "export"),
@@ -106,7 +110,8 @@ class Actions:
         self.mode_actions[OverlayMode.BLEND].setChecked(True)
         self.select_object: list[QAction] = []
         for i in range(1, 10):
-            a = self._make(f"Select object {i}", str(i), f"Select the {i}th object in the list", "")
+            a = self._make(f"Select object {i}", str(i), f"Select object number {i} in the list", "")
+            a.setVisible(False)  # shown for the objects that exist
             a.setData(i - 1)
             self.select_object.append(a)
 

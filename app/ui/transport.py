@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from app.model.annotation import AnnotationModel
 from app.timecode import Timecode
@@ -60,7 +60,10 @@ class Transport(QWidget):
         row.setContentsMargins(6, 0, 6, 0)
         self.play_btn = QToolButton()
         self.play_btn.setCheckable(True)
-        self.play_btn.setText("▶")
+        self._play_icons = (self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
+                            self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.play_btn.setIcon(self._play_icons[0])
+        self.play_btn.setAutoRaise(True)
         self.play_btn.setToolTip("Play / pause (Space)")
         self.play_btn.toggled.connect(self.set_playing)
         row.addWidget(self.play_btn)
@@ -140,7 +143,8 @@ class Transport(QWidget):
             self._timer.stop()
         self.play_btn.blockSignals(True)
         self.play_btn.setChecked(on)
-        self.play_btn.setText("⏸" if on else "▶")
+        self.play_btn.setIcon(self._play_icons[1] if on else self._play_icons[0])
+        self.play_btn.setToolTip("Pause (Space)" if on else "Play (Space)")
         self.play_btn.blockSignals(False)
         self.playing_changed.emit(on)
 
