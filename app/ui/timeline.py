@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from app.model.annotation import AnnotationModel
 from app.model.memlog import MemoryLog
@@ -43,7 +43,7 @@ LT_TOP = 1.25  # long-term lane: y range as a multiple of its top value ...
 LT_EVICT = 1.12  # ... evictions drawn just above the top value, consolidations on the curve
 CAP_IN_VIEW = 3.0  # a capacity line (LT_max) is drawn when it is at most this multiple of the largest use
 LANE_TITLES = ("masks", "working memory", "long-term memory")
-LANE_MIN = (26, 48, 56)  # lane minimum heights (px) while resizing
+LANE_MIN = (26, 52, 64)  # lane minimum heights (px) while resizing
 
 
 def runs(frames: list[int]) -> list[tuple[int, int]]:
@@ -89,6 +89,15 @@ def lane_top(used: float, cap: float | None) -> tuple[float, bool]:
     if cap and cap > 0 and (used <= 0 and cap <= 1 or cap <= CAP_IN_VIEW * used):
         return float(max(cap, used)), True
     return float(max(used, 1.0)), False
+
+
+def _headroom(plot: pg.PlotItem, top: float, bottom: float, title_px: float = 18.0) -> float:
+    """Y value for the lane's top so that `top` sits `title_px` pixels under it (room for the lane title); a lane
+    under four title heights keeps its data scale and the title is drawn over the data on a translucent band."""
+    h = plot.vb.height()
+    if h < 4 * title_px:
+        return top
+    return bottom + (top - bottom) * h / (h - title_px)
 
 
 def _fmt(n: float) -> str:
@@ -141,16 +150,20 @@ class MemoryTimeline(QWidget):
         lay.setSpacing(0)
         head = QWidget()
         head.setStyleSheet(f"background:{BG}; font-size:11px;")
-        hl = QHBoxLayout(head)
+        hl = QVBoxLayout(head)  # header line, then the legend on its own line (neither sets a minimum width)
         hl.setContentsMargins(8, 3, 8, 3)
+        hl.setSpacing(1)
         self.header = QLabel()
         self.header.setStyleSheet("color:#d8dbe0;")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.legend = QLabel(self._legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setStyleSheet("color:#7d838b;")
-        hl.addWidget(self.header, 1)
-        hl.addWidget(self.legend, 0, Qt.AlignmentFlag.AlignRight)
+        for label in (self.header, self.legend):  # variable text must never set the window's minimum width
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(1)
+        hl.addWidget(self.header)
+        hl.addWidget(self.legend)
         lay.addWidget(head)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setHandleWidth(5)
@@ -179,7 +192,7 @@ class MemoryTimeline(QWidget):
         model.mask_changed.connect(lambda _f: self.schedule())
         model.current_changed.connect(self._on_current)
         model.range_changed.connect(self._draw_range)
-        self.setMinimumHeight(170)
+        self.setMinimumHeight(190)
         self.redraw()
 
     # ---- construction ----
@@ -205,7 +218,7 @@ class MemoryTimeline(QWidget):
         self.lt.setLabel("bottom", "frame", color=TEXT)
         self.lane_titles = []
         for plot, title in zip(self.lanes[1:], LANE_TITLES[1:], strict=True):
-            t = pg.TextItem(title, color=(200, 204, 210), anchor=(0, 0))
+            t = pg.TextItem(title, color=(200, 204, 210), anchor=(0, 0), fill=pg.mkBrush(29, 31, 35, 150))
             t.setFont(small)
             t.setZValue(20)
             plot.addItem(t, ignoreBounds=True)
@@ -267,6 +280,8 @@ class MemoryTimeline(QWidget):
             view.scene().sigMouseMoved.connect(lambda pos, plot=plot: self._on_hover(pos, plot))
             view.scene().sigMouseClicked.connect(lambda ev, plot=plot: self._on_click(ev, plot))
         self.lt.vb.sigResized.connect(self._emit_span)
+        for plot in (self.wm, self.lt):
+            plot.vb.sigResized.connect(self.schedule)  # lane titles keep their room when lanes are resized
 
     @staticmethod
     def _legend_html() -> str:
@@ -310,7 +325,8 @@ class MemoryTimeline(QWidget):
             self.wm_cap.show()
         else:
             self.wm_cap.hide()
-        self.wm.setYRange(WM_BOTTOM * wm_top, WM_TOP * wm_top, padding=0)
+        self.wm_top_y = _headroom(self.wm, WM_TOP * wm_top, WM_BOTTOM * wm_top)
+        self.wm.setYRange(WM_BOTTOM * wm_top, self.wm_top_y, padding=0)
         unit = "frame" if wm_top == 1 else "frames"
         self.wm.getAxis("left").setTicks([[(0, "0"), (wm_top, f"T_max {wm_top:.0f}" if self.t_max
                                                       else f"{wm_top:.0f} {unit}")]])
@@ -322,7 +338,8 @@ class MemoryTimeline(QWidget):
         lt_top, cap_in_view = lane_top(used, lt_max)
         self.lt_line.setValue(lt_max or 0)
         self.lt_line.setVisible(bool(lt_max) and cap_in_view)
-        self.lt.setYRange(0, LT_TOP * lt_top, padding=0)
+        self.lt_top_y = _headroom(self.lt, LT_TOP * lt_top, 0.0)
+        self.lt.setYRange(0, self.lt_top_y, padding=0)
         ticks = [(0, "0")]
         if cap_in_view and lt_max:
             ticks.append((lt_top, f"LT_max {_compact(lt_max)}"))
@@ -340,10 +357,10 @@ class MemoryTimeline(QWidget):
         """Lane titles in words at the top-left corner of their lanes; an LT_max above the scale is named."""
         wm_t, lt_t = self.lane_titles
         wm_t.setText("working memory · frames held")
-        wm_t.setPos(x_lo, WM_TOP * wm_top)
+        wm_t.setPos(x_lo, self.wm_top_y)
         above = f" (LT_max {_fmt(cap_above)} is above this scale)" if cap_above else ""
         lt_t.setText(f"long-term memory · elements{above}")
-        lt_t.setPos(x_lo, LT_TOP * lt_top)
+        lt_t.setPos(x_lo, self.lt_top_y)
 
     def _draw_events(self, log: MemoryLog, wm_top: float, lt_at: dict[int, float], lt_top: float) -> None:
         pos: dict[str, list[tuple[float, float]]] = {k: [] for k in EVENT_STYLE}

@@ -146,6 +146,9 @@ def test_lane_scaling_words_and_resizing(qtbot, clip: Path) -> None:  # noqa: AN
     assert titles == ["working memory · frames held",
                       "long-term memory · elements (LT_max 10 000 is above this scale)"]
     assert tl.lt.getAxis("bottom").labelText == "frame"
+    # the header and legend never set a minimum width, however long the frame's line is
+    tl.header.setText("Frame 9 · " + "events: add_objects, deep_update, insert · " * 6)
+    assert tl.minimumSizeHint().width() < 300
     # resizable lanes: the splitter gives the long-term lane more room
     before = tl.views[2].height()
     sizes = tl.splitter.sizes()
