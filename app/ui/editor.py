@@ -28,6 +28,6 @@ class EditorView(QSplitter):
         self.addWidget(bottom)
         self.setStretchFactor(0, 4)
         self.setStretchFactor(1, 1)
-        self.setSizes([560, 230])
+        self.setSizes([500, 300])  # room for three readable memory lanes
         self.timeline.seek.connect(model.set_current)
         self.timeline.span_changed.connect(self.transport.set_margins)

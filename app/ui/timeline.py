@@ -91,7 +91,7 @@ def lane_top(used: float, cap: float | None) -> tuple[float, bool]:
     return float(max(used, 1.0)), False
 
 
-def _headroom(plot: pg.PlotItem, top: float, bottom: float, title_px: float = 18.0) -> float:
+def _headroom(plot: pg.PlotItem, top: float, bottom: float, title_px: float = 16.0) -> float:
     """Y value for the lane's top so that `top` sits `title_px` pixels under it (room for the lane title); a lane
     under four title heights keeps its data scale and the title is drawn over the data on a translucent band."""
     h = plot.vb.height()
@@ -179,7 +179,7 @@ class MemoryTimeline(QWidget):
             self.splitter.addWidget(view)
             self.views.append(view)
         lay.addWidget(self.splitter, 1)
-        self.splitter.setSizes([40, 70, 90])
+        self.splitter.setSizes([30, 60, 130])  # the long-term lane also holds the frame axis
         self.track, self.wm, self.lt = (v.getPlotItem() for v in self.views)
         self.lanes = (self.track, self.wm, self.lt)
         self._setup_plots()
@@ -192,7 +192,7 @@ class MemoryTimeline(QWidget):
         model.mask_changed.connect(lambda _f: self.schedule())
         model.current_changed.connect(self._on_current)
         model.range_changed.connect(self._draw_range)
-        self.setMinimumHeight(190)
+        self.setMinimumHeight(210)
         self.redraw()
 
     # ---- construction ----
