@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +107,58 @@ def test_damaged_workspace_mask_is_missing_and_repaired(window, qtbot) -> None: 
     with qtbot.waitSignal(window.controller.run_finished, timeout=20000):
         assert window.propagate(Mode.FORWARD)
     assert m.mask(5) is not None and path.is_file()  # propagation rewrote it
+
+
+class _Payload:
+    """Unpickling this calls os.system, which would create `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("name", ["project.json", "memory_log.json", "masks/000000.png"])
+def test_workspace_files_never_unpickle(name: str, qtbot, clip: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from app.main_window import MainWindow
+
+    ws, marker = tmp_path / "ws", tmp_path / "PWNED"
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.open_path(clip, ws)
+    win.close_project()
+    (ws / name).write_bytes(pickle.dumps(_Payload(marker)))
+    opened = win.open_path(clip, ws)
+    if name == "project.json":
+        assert not opened and error_log()[-1][0] == "Workspace problem"
+    else:
+        assert opened and win.project.model.mask(0) is None
+        win.close_project()
+    assert not marker.exists(), "a workspace file's pickle payload ran"
+
+
+def test_truncated_video_opens_with_the_frames_that_decode(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    import av
+
+    from app.main_window import MainWindow
+    from tests.app.conftest import make_frames
+
+    path = tmp_path / "cut.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        for f in make_frames():
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with av.open(str(path)) as c:
+        cut = [p.pos for p in c.demux(c.streams.video[0]) if p.size][3]
+    path.write_bytes(path.read_bytes()[:cut])
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.open_path(path, tmp_path / "ws")
+    assert win.project.model.n_frames == 3  # the header says 12: the app used to fail mid-run at frame 3
+    assert win.project.frames[2].shape == (H, W, 3)
+    win.close_project()
