@@ -63,3 +63,14 @@ def test_every_issue_item_has_a_row() -> None:
 
 def test_doc_is_up_to_date() -> None:
     assert DOC.read_text(encoding="utf-8") == render(), "run: python -m tests.core.bad_input_cases"
+
+
+def test_app_and_training_rows_name_tests_that_exist() -> None:
+    import re
+
+    from tests.core.bad_input_cases import ELSEWHERE
+
+    tests = Path(__file__).resolve().parents[1]
+    source = (tests / "app" / "test_bad_input.py").read_text() + (tests / "training" / "test_bad_input.py").read_text()
+    named = re.findall(r"(test_\w+?)(?:…|`)", "\n".join(ELSEWHERE))
+    assert named and all(f"def {name}" in source for name in named), named

@@ -1,15 +1,23 @@
 """Index masks on disk: read palette / grayscale / RGB masks as H×W uint8 object ids; write DAVIS palette PNGs.
 
-Reading rules (``read_mask``):
+Reading rules (``read_mask``). A colour or grey level is "solid" when some pixel of it has its whole 3×3
+neighbourhood in the same colour; anti-aliased and blurred edges have (almost) no solid pixels.
 
-* palette ("P") PNG: the pixel indices are the object ids, whatever the palette colours.
-* grayscale ("L", "I;16", "1"): values {0} or {0, v} with v > 32 are a binary mask (object 1); up to
-  ``MAX_OBJECTS`` distinct values with max <= 254 are an index image (values are ids, so {0, 2} stays id 2);
-  anything else (anti-aliased / soft edges) is thresholded at 50% into object 1.
-* RGB / RGBA: grey images follow the grayscale rules; up to ``MAX_OBJECTS`` distinct colours map to ids (black is
-  background, DAVIS palette colours keep their palette index, other colours take the next free ids in colour
-  order); more colours are thresholded at 50% luminance into object 1. An RGBA image whose colour is constant
-  but whose alpha varies is read through its alpha channel.
+* palette ("P") PNG: the pixel indices are the object ids. 255 (DAVIS's "void" border) is background when the
+  mask also holds other ids. A palette image using more than ``MAX_OBJECTS`` indices with non-DAVIS colours is a
+  quantised colour image and follows the RGB rules.
+* grayscale ("L", "I;16", "1", "F"): when every level is solid it is an id image: {0, v} with v > 32 is a binary
+  mask (object 1), up to ``MAX_OBJECTS`` levels are ids ({0, 2} stays id 2; 255 beside other ids is void), and
+  16-bit ids above 255 are renumbered 1..n (at most ``MAX_IDS``). Otherwise (soft / anti-aliased) every level is
+  snapped to the nearest dominant level (see ``_dominant``); ids are the dominant levels in order.
+* RGB / RGBA: grey images follow the grayscale rules; when every non-black colour is solid, each colour is an object
+  (black is background, DAVIS palette colours keep their palette index, others take the next free ids; more than
+  ``MAX_IDS`` colours are refused with the count). Otherwise colours are snapped to the dominant ones (solid,
+  not noise, not a blend of two stronger ones), which keep the id of the DAVIS colour they are near. An RGBA image
+  whose colour is constant but whose alpha varies is read through its alpha channel.
+
+Whatever is not read verbatim is reported in ``notes`` ("mask had 129 colours; read as 1 object (DAVIS colour 1)
+after snapping anti-aliased edges").
 """
 
 from __future__ import annotations
