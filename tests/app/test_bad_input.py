@@ -81,6 +81,8 @@ def test_unwritable_workspace_keeps_paint_in_memory(window, monkeypatch) -> None
     QApplication.processEvents()  # the dialog is shown after the edit returns
     assert error_log() and error_log()[-1][0] == "Cannot save masks"
     assert str(m.masks.folder) in error_log()[-1][1]
+    window.close_project()  # closing with masks only in memory says so instead of dropping them silently
+    assert "1 mask(s) could not be saved" in error_log()[-1][1]
 
 
 def _raise_permission(path, mask) -> None:  # noqa: ANN001

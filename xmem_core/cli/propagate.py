@@ -110,12 +110,12 @@ def run(args: argparse.Namespace) -> int:
         raise
     del model  # the session optimised it in place
     session.set_mask(args.mask_frame, mask)
-    out.start()
     try:
+        out.start()
         _propagate_both_ways(session, args.mask_frame, out, frames.names, quiet=args.quiet)
-    except OSError as exc:  # a mask write failed (disk full, folder removed, ...)
+        out.finish()
+    except OSError as exc:  # a mask or manifest write failed (disk full, folder removed, ...)
         raise CliError(f"cannot write masks to {out.folder}: {exc.strerror or exc}") from None
-    out.finish()
     frames.close()
     return 0
 
