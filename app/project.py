@@ -91,7 +91,12 @@ class Project:
         self.workspace.save_memlog(self.model.memlog.to_json())
 
     def close(self) -> None:
+        """Save everything; raises OSError (after closing) when masks kept in memory still cannot be written."""
         try:
+            if not self.masks.flush():
+                exc = self.masks.last_error
+                raise OSError(getattr(exc, "errno", None), f"{len(self.masks.unsaved_frames())} mask(s) could not be "
+                              f"saved to {self.masks.folder}: {getattr(exc, 'strerror', None) or exc}")
             self.save()
             self.save_memlog()
         finally:

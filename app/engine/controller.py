@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.engine.factory import SessionFactory
 from app.engine.plan import Mode, Pass, PlanError, make_plan
 from app.engine.protect import merge_run_mask, written_ids
 from app.engine.worker import PropagationWorker
-from app.errors import describe
+from app.errors import describe, describe_write_failure
 from app.model.history import Step
 from app.project import Project
 
@@ -34,6 +34,7 @@ class PropagationController(QObject):
     run_finished = Signal(str)
     queued_changed = Signal(list)
     frame_processed = Signal(int)
+    write_failed = Signal(str, str)  # workspace folder, cause: the run stopped, unsaved masks stay in memory
 
     def __init__(self, project: Project, session_provider: Callable[[], Any] | None = None,
                  parent: QObject | None = None) -> None:
@@ -57,7 +58,10 @@ class PropagationController(QObject):
         self.last_status = ""
         self.selected_only = False  # propagate only the selected object (others keep their masks)
         self._write: set[int] | None = None  # objects the running run writes (None: all)
+        self._write_error = False
         self.model.user_edit.connect(self._on_user_edit)
+        self.model.masks.write_failed.connect(self._on_write_failed)
+        self.model.masks.damaged.connect(lambda _frame, message: self.status.emit(message))
 
     # ---- state ----
     @property
@@ -77,6 +81,8 @@ class PropagationController(QObject):
         """Start a run; returns False (after emitting `error`) if it cannot start."""
         if self.running:
             self.status.emit("A propagation is already running: pause or cancel it first.")
+            return False
+        if not self._save_unsaved():
             return False
         m = self.model
         settings = self.project.settings
@@ -119,6 +125,7 @@ class PropagationController(QObject):
         kf = set(m.keyframes)
         self._total = sum(p.length(m.n_frames, kf) for p in plan)
         self._done = 0
+        self._write_error = False
         self._times.clear()
         self._later.clear()
         self._step = m.begin_run(f"Propagate {Mode(mode).value.replace('_', ' ')}")
@@ -238,11 +245,35 @@ class PropagationController(QObject):
         msg = f"{words.get(status, status)}: {self._done} frames."
         if self._later:
             msg += f" Corrections on frames {sorted(self._later)} are used by the next run."
+        if self._write_error:
+            status = "error"
+            msg = (f"Propagation stopped: masks could not be saved to {self.model.masks.folder}; "
+                   f"{len(self.model.masks.unsaved_frames())} kept in memory.")
         self.last_status = status
         self.status.emit(msg)
         self.running_changed.emit(False)
         self.paused_changed.emit(False)
         self.run_finished.emit(status)
+
+    # ---- write failures (GUI thread) ----
+    def _on_write_failed(self, folder: object, exc: OSError) -> None:
+        """A mask could not be written: stop the run, keep results in memory, say where and why (once)."""
+        stopped = self.running
+        if stopped:
+            self._write_error = True
+            self._worker.cancel()
+        self.write_failed.emit(str(folder), exc.strerror or str(exc))
+        text = describe_write_failure(folder, exc, len(self.model.masks.unsaved_frames()), stopped)
+        QTimer.singleShot(0, lambda: self.error.emit(*text))  # after this slot: no modal loop inside _on_frame
+
+    def _save_unsaved(self) -> bool:
+        """Before a run, write masks an earlier failure kept in memory; False (after a dialog) if still failing."""
+        masks = self.model.masks
+        if masks.flush():
+            return True
+        exc = masks.last_error or OSError("the masks cannot be written")
+        self.error.emit(*describe_write_failure(masks.folder, exc, len(masks.unsaved_frames()), False))
+        return False
 
     # ---- user edits while running ----
     def _on_user_edit(self, frame: int) -> None:
