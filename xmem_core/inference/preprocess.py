@@ -135,11 +135,11 @@ def source_index(prob: Tensor, object_ids: list[int], geo: Geometry,
         return prob_index(to_source(prob, geo), object_ids)
     rows = max(1, max_elements // (p.shape[0] * w))
     out = torch.empty((h, w), dtype=torch.uint8, device=p.device)
-    x0, x1, wx = _linear_taps(p.shape[-1], w, p.device)
     for y in range(0, h, rows):
         y0, y1, wy = _linear_taps(p.shape[-2], h, p.device, y, min(h, y + rows))
-        band = p[:, y0] * (1 - wy)[:, None] + p[:, y1] * wy[:, None]  # C×m×w (rows interpolated)
-        band = band[:, :, x0] * (1 - wx) + band[:, :, x1] * wx  # C×m×W
+        # rows by explicit lerp, columns by F.interpolate with the row count unchanged (an identity along rows)
+        band = p.index_select(1, y0) * (1 - wy)[:, None] + p.index_select(1, y1) * wy[:, None]  # C×m×w
+        band = F.interpolate(band[None], size=(band.shape[1], w), mode="bilinear", align_corners=False)[0]
         prob_index(band, object_ids, out=out[y : y + band.shape[1]])
     return out
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from xmem_core.inference.preprocess import Geometry, normalize_pad, prepare_image, resize_frame
+from xmem_core.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, Geometry, prepare_image, resize_frame
 
 
 class HostMask:
@@ -77,6 +78,9 @@ class Upload:
         self.geometry = geometry
         self.channels_last = channels_last
         self._stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        if self._stream is not None:  # made once: a tensor built from a list per frame would be a synchronous copy
+            self._mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+            self._std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
 
     def prepare(self, frame: np.ndarray) -> Tensor | _Uploaded:
         """Source frame -> 1×3×Hp×Wp normalised tensor (CPU) or an upload in flight (CUDA)."""
@@ -84,7 +88,8 @@ class Upload:
             return prepare_image(frame, self.geometry, "cpu")
         small = torch.from_numpy(resize_frame(frame, self.geometry)).pin_memory()
         with torch.cuda.stream(self._stream):
-            image = normalize_pad(small.to(self.device, non_blocking=True), self.geometry)
+            x = small.to(self.device, non_blocking=True).permute(2, 0, 1)[None].float() / 255.0
+            image = F.pad((x - self._mean) / self._std, self.geometry.pad)
             if self.channels_last:
                 image = image.contiguous(memory_format=torch.channels_last)
             event = torch.cuda.Event()
