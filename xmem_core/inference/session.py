@@ -101,6 +101,11 @@ class VideoSession:
             mask = mask.astype(np.uint8)
         self._keyframes[frame] = mask.copy()
 
+    def keyframe_mask(self, frame: int) -> np.ndarray | None:
+        """The stored H×W mask of keyframe `frame` (a copy), or None."""
+        mask = self._keyframes.get(frame)
+        return None if mask is None else mask.copy()
+
     def clear_mask(self, frame: int) -> None:
         self._keyframes.pop(frame, None)
 

@@ -18,11 +18,12 @@ from xmem_core.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, Geometry
 class HostMask:
     """An H×W uint8 mask on the host, possibly still being copied from the GPU.
 
-    `result()` waits for that copy only (a CUDA event, not the whole device) and returns the array; it may be
-    called from any thread (e.g. a mask writer), and more than once (the same array each time).
+    `result()` waits for that copy only (a CUDA event, not the whole device) and returns the array (in ordinary
+    memory; the pinned buffer goes back to the allocator); it may be called from any thread (e.g. a mask writer),
+    and more than once (the same array each time).
     """
 
-    def __init__(self, host: Tensor | np.ndarray, event: torch.cuda.Event | None = None) -> None:
+    def __init__(self, host: Tensor | np.ndarray | None, event: torch.cuda.Event | None = None) -> None:
         self._host = host
         self._event = event
         self._array: np.ndarray | None = host if isinstance(host, np.ndarray) else None
@@ -53,8 +54,9 @@ class HostMask:
                 if self._event is not None:
                     self._event.synchronize()
                 assert isinstance(self._host, Tensor)
-                self._array = self._host.numpy()  # the array keeps the pinned tensor alive
-                self._event = None
+                # an ordinary copy: page-locked memory is scarce, and callers may keep masks for a whole clip
+                self._array = self._host.numpy().copy()
+                self._host, self._event = None, None
             return self._array
 
 
