@@ -111,6 +111,6 @@ def _propagate_both_ways(session: VideoSession, start: int, out_dir: Path, names
             for result in session.propagate(start, direction, stop_at_keyframe=False):
                 if result.frame == start and not write_start:
                     continue
-                writer.write(out_dir / f"{names[result.frame]}.png", result.mask)
+                writer.write(out_dir / f"{names[result.frame]}.png", result.pending)  # waited for in the writer
                 bar.update(1)
     bar.close()
