@@ -201,7 +201,13 @@ class Ctx:
             self.torch.cuda.reset_peak_memory_stats()
 
     def peak_mb(self) -> float | None:
+        """Peak CUDA memory since the last reset_peak (None on the CPU)."""
         return self.torch.cuda.max_memory_allocated() / 2**20 if self.cuda else None
+
+    def overall_peak_mb(self, run: dict) -> float | None:
+        """Peak over a timed_run: its warm-up (autotuning, capture) and its timed frames."""
+        peaks = [p for p in (run.get("warmup_peak_cuda_mb"), self.peak_mb()) if p is not None]
+        return max(peaks) if peaks else None
 
     def now_mb(self) -> float | None:
         return self.torch.cuda.memory_allocated() / 2**20 if self.cuda else None
@@ -231,14 +237,15 @@ def timed_run(ctx: Ctx, session, n: int, warmup: int, keep_masks: bool = False, 
             if keep_masks:
                 masks.append(mask.copy())
 
-    timed = 0
+    timed, warm_peak = 0, None
     t0 = time.perf_counter() if warmup == 0 else None
     gen = session.propagate(0, stop=n - 1)
     for i, res in enumerate(gen):
         pending.append(res)
         if i == warmup - 1:
             collect(len(pending))
-            ctx.sync()
+            warm_peak = ctx.peak_mb()  # includes cuDNN autotuning and graph capture
+            ctx.reset_peak()
             t0 = time.perf_counter()
             continue
         collect(max(0, len(pending) - lag))
@@ -254,7 +261,8 @@ def timed_run(ctx: Ctx, session, n: int, warmup: int, keep_masks: bool = False, 
     elapsed = time.perf_counter() - t0 if t0 is not None else 0.0
     out = {"frames_timed": timed, "fps": timed / elapsed if elapsed > 0 and timed else None,
            "ms_per_frame": 1000 * elapsed / timed if timed else None,
-           "stages_ms": {k: 1000 * v / max(timed, 1) for k, v in stage_sums.items()}, "mask_shape": last_shape}
+           "stages_ms": {k: 1000 * v / max(timed, 1) for k, v in stage_sums.items()}, "mask_shape": last_shape,
+           "warmup_peak_cuda_mb": warm_peak, "steady_peak_cuda_mb": ctx.peak_mb() if warmup else None}
     if keep_masks:
         out["masks"] = masks
     stats = getattr(session.core.runner, "stats", None)
@@ -277,9 +285,9 @@ def section_throughput(ctx: Ctx) -> dict:
         ctx.reset_peak()
         session = ctx.session(net, make_source(frames, sc.warmup + sc.frames), copy_model=False)
         session.set_mask(0, split_objects(mask, objects))
-        row = {"model": model, "objects": objects, "precision": session.core.precision,
-               **timed_run(ctx, session, sc.warmup + sc.frames, sc.warmup),
-               "peak_cuda_mb": ctx.peak_mb(), "peak_rss_mb": rss_mb()}
+        run = timed_run(ctx, session, sc.warmup + sc.frames, sc.warmup)
+        row = {"model": model, "objects": objects, "precision": session.core.precision, **run,
+               "peak_cuda_mb": ctx.overall_peak_mb(run), "peak_rss_mb": rss_mb()}
         rows.append(row)
         del session, net
         ctx.deadline = cap
@@ -293,8 +301,9 @@ def section_profile(ctx: Ctx) -> dict:
     ctx.reset_peak()
     session = ctx.session(net, make_source(frames, sc.warmup + sc.frames), copy_model=False, profile=True)
     session.set_mask(0, mask)
-    row = {"model": "xmem-lite", "objects": 1, "precision": session.core.precision,
-           **timed_run(ctx, session, sc.warmup + sc.frames, sc.warmup), "peak_cuda_mb": ctx.peak_mb()}
+    run = timed_run(ctx, session, sc.warmup + sc.frames, sc.warmup)
+    row = {"model": "xmem-lite", "objects": 1, "precision": session.core.precision, **run,
+           "peak_cuda_mb": ctx.overall_peak_mb(run)}
     return {"rows": [row]}
 
 
@@ -349,7 +358,8 @@ def section_resolution(ctx: Ctx) -> dict:
         run = timed_run(ctx, session, n, sc.warmup)
         rows.append({"input": label, "source_hw": list(hw), "processing_hw": list(session.geometry.padded),
                      "fps": run["fps"], "frames_timed": run["frames_timed"], "mask_shape": run["mask_shape"],
-                     "full_resolution_masks": run["mask_shape"] == list(hw), "peak_cuda_mb": ctx.peak_mb(),
+                     "full_resolution_masks": run["mask_shape"] == list(hw),
+                     "peak_cuda_mb": ctx.overall_peak_mb(run), "steady_peak_cuda_mb": run["steady_peak_cuda_mb"],
                      "peak_rss_mb": rss_mb()})
         del session, net, frames
         ctx.deadline = cap
@@ -474,8 +484,8 @@ def table(report: dict) -> str:
     out = [f"gpu_check on {report['meta']['gpu'] or report['meta']['device']} (torch {report['meta']['torch']}), "
            f"{report['meta']['total_s']:.0f} s"]
     out.append("\n| model | objects | frames/s | key ms | read ms | decoder ms | value ms | other ms | peak CUDA MB "
-               "| peak RSS MB | graphs (captured/replayed/failed) |\n| --- | --- | --- | --- | --- | --- | --- | --- "
-               "| --- | --- | --- |")
+               "| steady CUDA MB | peak RSS MB | graphs (captured/replayed/failed) |\n| --- | --- | --- | --- | --- "
+               "| --- | --- | --- | --- | --- | --- | --- |")
     for sec, tag in (("throughput", ""), ("profile", " (profiled)")):
         for r in s.get(sec, {}).get("rows", []):
             st = r.get("stages_ms", {})
@@ -483,21 +493,22 @@ def table(report: dict) -> str:
             other = r["ms_per_frame"] - sum(x for x in stages if x) if tag and r["ms_per_frame"] else None
             g = r.get("graphs")
             gtxt = f"{g['captures']}/{g['replays']}/{g['failures']}" if g else "eager"
-            out.append(f"| {r['model']}{tag} | {r['objects']} | {fmt(r['fps'])} | "
-                       + " | ".join(fmt(x) for x in stages) + f" | {fmt(other)} | {fmt(r.get('peak_cuda_mb'), ',.0f')}"
-                       f" | {fmt(r.get('peak_rss_mb'), ',.0f')} | {gtxt} |")
+            memory = [fmt(r.get(k), ",.0f") for k in ("peak_cuda_mb", "steady_peak_cuda_mb", "peak_rss_mb")]
+            cells = [f"{r['model']}{tag}", str(r["objects"]), fmt(r["fps"]), *map(fmt, stages), fmt(other), *memory]
+            out.append("| " + " | ".join([*cells, gtxt]) + " |")
     a = s.get("agreement", {})
     if "mean_iou" in a:
         graphs = " + CUDA graphs" if report["meta"]["gpu"] else ""
         out.append(f"\nagreement ({a['default_precision']}{graphs} vs fp32, shipped weights, {a['frames']} frames): "
                    f"mean IoU {a['mean_iou']:.4f}, min {a['min_iou']:.4f}")
     if s.get("resolution", {}).get("rows"):
-        out.append("\n| input | source | processing | frames/s | peak CUDA MB | full-res masks |\n"
-                   "| --- | --- | --- | --- | --- | --- |")
+        out.append("\n| input | source | processing | frames/s | peak CUDA MB | steady CUDA MB | full-res masks |\n"
+                   "| --- | --- | --- | --- | --- | --- | --- |")
         for r in s["resolution"]["rows"]:
             out.append(f"| {r['input']} | {r['source_hw'][1]}×{r['source_hw'][0]} | "
                        f"{r['processing_hw'][1]}×{r['processing_hw'][0]} | {fmt(r['fps'])} | "
-                       f"{fmt(r['peak_cuda_mb'], ',.0f')} | {r['full_resolution_masks']} |")
+                       f"{fmt(r['peak_cuda_mb'], ',.0f')} | {fmt(r['steady_peak_cuda_mb'], ',.0f')} | "
+                       f"{r['full_resolution_masks']} |")
     lg = s.get("long", {})
     if lg.get("points"):
         out.append(f"\nlong clip: {lg['frames_done']}/{lg['frames_planned']} frames\n| frame | ms/frame | CUDA MB | "

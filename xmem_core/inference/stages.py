@@ -75,7 +75,8 @@ class CudaGraphBackend:
 
     def capture(self, fn: StageFn, inputs: Tensors) -> tuple[Callable[[], None], Tensors]:
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool):
+        # thread_local: the frame-prefetch thread keeps allocating and uploading on its own stream meanwhile
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
             out = fn(*inputs)
         return graph.replay, out
 
