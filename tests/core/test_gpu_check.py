@@ -40,7 +40,7 @@ def test_gpu_check_runs_in_miniature_on_the_cpu(tmp_path: Path) -> None:
     s = report["sections"]
     assert {k: v["status"] for k, v in s.items()} == dict.fromkeys(s, "ok"), {k: v.get("error") for k, v in s.items()}
     assert [(r["model"], r["objects"]) for r in s["throughput"]["rows"]] == [
-        ("xmem-lite", 1), ("xmem-lite", 3), ("xmem", 1), ("xmem", 3)]
+        ("xmem-lite", 1), ("xmem-lite", 3), ("xmem", 1), ("xmem", 3), ("xmem-lite (no graphs)", 1)]
     assert all(r["fps"] > 0 and r["frames_timed"] > 0 for r in s["throughput"]["rows"])
     assert set(s["profile"]["rows"][0]["stages_ms"]) >= {"key_encoder", "memory_read", "decoder"}
     assert s["agreement"]["frames"] == 2 * 3 and 0.0 <= s["agreement"]["mean_iou"] <= 1.0

@@ -12,6 +12,7 @@ independent of CUDA: it drives a `GraphBackend`, which tests replace by a fake t
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -176,7 +177,8 @@ class GraphRunner:
 
 
 def make_runner(device: torch.device, graphs: bool) -> StageRunner:
-    """CUDA graphs on a CUDA device when `graphs`, else the eager runner."""
-    if graphs and device.type == "cuda":
+    """CUDA graphs on a CUDA device when `graphs` (and the environment does not set XMEM_CUDA_GRAPHS=0, a switch
+    for comparing with and without graphs without touching code), else the eager runner."""
+    if graphs and device.type == "cuda" and os.environ.get("XMEM_CUDA_GRAPHS", "1") != "0":
         return GraphRunner(CudaGraphBackend(device))
     return EagerRunner()
