@@ -456,6 +456,8 @@ def run_section(ctx: Ctx, name: str, budget_end: float) -> dict:
     """Run one section under its cap; any failure is recorded in the result instead of raised."""
     t0 = time.perf_counter()
     ctx.deadline = min(t0 + ctx.scale.caps[name], budget_end)
+    if budget_end - t0 < 5:
+        return {"status": "skipped", "error": "the total budget (--budget) is spent", "seconds": 0.0}
     try:
         out = RUNNERS[name](ctx)
         out.setdefault("status", "ok")
