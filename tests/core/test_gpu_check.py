@@ -75,3 +75,14 @@ def test_a_failing_or_absent_section_is_recorded(tmp_path: Path, monkeypatch: py
     s = json.loads(out.read_text())["sections"]
     assert rc == 0 and s["throughput"]["status"] == "failed" and "out of memory" in s["throughput"]["error"]
     assert s["train"]["status"] == "absent"
+
+
+def test_sections_past_the_budget_are_skipped(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import gpu_check
+
+    data = _davis(tmp_path / "davis16-dev", clips=1, n=3)
+    out = tmp_path / "r.json"
+    assert gpu_check.main(["--device", "cpu", "--data", str(data), "--out", str(out), "--budget", "0"]) == 0
+    s = json.loads(out.read_text())["sections"]
+    assert list(s) == list(gpu_check.SECTIONS) and {v["status"] for v in s.values()} == {"skipped"}
