@@ -100,7 +100,7 @@ def test_failed_capture_falls_back_to_eager_for_that_signature_only() -> None:
     assert "bad: RuntimeError" in runner.stats.errors[0]
 
 
-def _run(runner, objects: int = 1, n: int = 14):
+def _run(runner, objects: int = 1, n: int = 10):
     frames, masks = moving_square_clip(n, h=48, w=64)
     session = VideoSession(tiny_model(), ArraySource(frames), MemoryConfig(r=3, T_min=2, T_max=4, P=4, LT_max=16),
                            size=48, precision="fp32")
