@@ -243,7 +243,9 @@ class InferenceCore:
 
         def stage(f16: Tensor, f8: Tensor, f4: Tensor, r: Tensor, h: Tensor | None) -> tuple[Tensor | None, ...]:
             with self._autocast("decoder"):
-                f = KeyFeatures(feats.key, None, None, f16, f8, f4)
+                # only stage inputs may be read here: a captured graph would keep reading any other tensor the
+                # closure held (the decoder does not use the key; f16 stands in for it)
+                f = KeyFeatures(f16, None, None, f16, f8, f4)
                 h_new, _, prob = self.net.segment(f, r, h, h_out=h_out, strip_bg=False)
             return h_new, prob
 
