@@ -242,6 +242,8 @@ class MainWindow(QMainWindow):
         c.status.connect(lambda s: self.status.showMessage(s, 8000))
         c.error.connect(lambda t, s: show_message(self, t, s))
         c.queued_changed.connect(self.status.set_queued)
+        c.device_changed.connect(self.status.set_device)
+        c.settings_fell_back.connect(self.apply_settings)
         self.memory_panel.reset_requested.connect(c.reset_memory)
         cv = self.editor.canvas
         cv.cursor_info.connect(self.status.cursor.setText)

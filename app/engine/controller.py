@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.engine.factory import SessionFactory
+from app.engine.fallback import degrade, device_label
 from app.engine.plan import Mode, Pass, PlanError, make_plan
 from app.engine.protect import merge_run_mask, written_ids
 from app.engine.worker import PropagationWorker
@@ -35,6 +36,8 @@ class PropagationController(QObject):
     queued_changed = Signal(list)
     frame_processed = Signal(int)
     write_failed = Signal(str, str)  # workspace folder, cause: the run stopped, unsaved masks stay in memory
+    device_changed = Signal(str)  # where the running session computes ("CPU", "CUDA · <GPU>")
+    settings_fell_back = Signal(object)  # EngineSettings after an out-of-memory fallback (size or device)
 
     def __init__(self, project: Project, session_provider: Callable[[], Any] | None = None,
                  parent: QObject | None = None) -> None:
@@ -108,7 +111,8 @@ class PropagationController(QObject):
         start_masks = {p.start: m.masks.get(p.start).copy() for p in plan
                        if p.start not in m.keyframes and p.start in m.masks}
         provider = self._provider_override or (lambda: self.factory.session(settings))
-        worker = PropagationWorker(provider, plan, sync, settings.overwrite_keyframes, start_masks)
+        fallback = self._make_fallback(settings) if self._provider_override is None else None
+        worker = PropagationWorker(provider, plan, sync, settings.overwrite_keyframes, start_masks, fallback)
         thread = QThread(self)
         thread.setObjectName("xmem-propagation")
         worker.moveToThread(thread)
@@ -116,6 +120,8 @@ class PropagationController(QObject):
         worker.frame_done.connect(self._on_frame)
         worker.edit_applied.connect(self._on_edit_applied)
         worker.failed.connect(self._on_failed)
+        worker.fell_back.connect(self._on_fell_back)
+        worker.session_ready.connect(lambda: self.device_changed.emit(device_label(worker._session)))
         worker.finished.connect(self._on_finished)
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # quit() is thread-safe
         thread.finished.connect(worker.deleteLater)
@@ -218,6 +224,35 @@ class PropagationController(QObject):
         self.progress.emit(self._done, self._total, fps, eta)
         self.frame_processed.emit(frame)
 
+    def _make_fallback(self, settings: Any) -> Callable[[dict[int, np.ndarray]], tuple[Any, str] | None]:
+        """For the worker thread: after an out-of-memory error, a session with smaller settings (`degrade`)
+        holding the same keyframes; the settings are kept for the GUI thread (`settings_fell_back`)."""
+        state = {"settings": settings}
+
+        def fallback(keyframes: dict[int, np.ndarray]) -> tuple[Any, str] | None:
+            step = degrade(state["settings"])
+            if step is None:
+                return None
+            state["settings"], message = step
+            self.factory.invalidate()
+            _release_device_memory()
+            session = self.factory.session(state["settings"])
+            for frame, mask in keyframes.items():
+                if mask is not None:
+                    session.set_mask(frame, mask)
+            self._fallback_settings = state["settings"]
+            return session, message
+
+        return fallback
+
+    def _on_fell_back(self, message: str) -> None:
+        self.status.emit(message)
+        settings = getattr(self, "_fallback_settings", None)
+        if settings is not None:
+            self.settings_fell_back.emit(settings)
+            worker = self._worker
+            self.device_changed.emit(device_label(worker._session if worker is not None else None))
+
     def _on_edit_applied(self, frame: int) -> None:
         if frame in self._queued:
             self._queued.remove(frame)
@@ -297,3 +332,14 @@ class PropagationController(QObject):
             self._queued.append(frame)
         self.queued_changed.emit(list(self._queued))
         self.status.emit(f"Correction on frame {frame} queued: it takes effect when the worker gets there.")
+
+
+def _release_device_memory() -> None:
+    """Return cached CUDA blocks after a session was dropped (no-op without CUDA)."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

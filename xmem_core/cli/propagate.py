@@ -149,7 +149,7 @@ def _propagate_both_ways(session: VideoSession, start: int, out: OutputFolder, n
                 for result in session.propagate(start, direction, stop_at_keyframe=False):
                     if result.frame == start and not write_start:
                         continue
-                    writer.write(out.path(f"{names[result.frame]}.png"), result.mask)
+                    writer.write(out.path(f"{names[result.frame]}.png"), result.pending)  # waited for in the writer
                     bar.update(1)
     finally:
         bar.close()  # before any error line, so it never shares the bar's line
