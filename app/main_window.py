@@ -23,6 +23,7 @@ from app.engine.controller import PropagationController
 from app.engine.plan import Mode
 from app.maskio import load_mask
 from app.project import Project
+from app.qt_runtime import protect_singletons
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
 from app.ui.actions import Actions
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
     """One window, one clip at a time. Everything is autosaved into the clip's workspace folder."""
 
     def __init__(self, project: Project | None = None) -> None:
+        protect_singletons()  # before the first Qt call that could under-count None (crash on quit)
         super().__init__()
         self.setWindowTitle("XMem Annotator")
         self.resize(1400, 900)
