@@ -27,7 +27,7 @@ from app.qt_runtime import protect_singletons
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
 from app.ui.actions import Actions
-from app.ui.dialogs import show_error, show_message
+from app.ui.dialogs import confirm, show_error, show_message
 from app.ui.editor import EditorView
 from app.ui.export_dialog import ExportDialog
 from app.ui.memory_panel import MemoryPanel
@@ -221,6 +221,8 @@ class MainWindow(QMainWindow):
         self.objects_panel = ObjectsPanel(m.objects)
         self.objects_panel.add_requested.connect(self.add_object)
         self.objects_panel.delete_requested.connect(self.delete_object)
+        self.objects_panel.rename_requested.connect(m.rename_object)
+        self.objects_panel.color_requested.connect(self.choose_object_color)
         self.objects_dock.setWidget(self.objects_panel)
         self.memory_panel = MemoryPanel(project.settings)
         self.memory_panel.settings_changed.connect(self._settings_changed)
@@ -289,10 +291,11 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "importing a mask")
             return False
+        before = m.objects.snapshot()
         for obj_id in sorted({int(v) for v in set(mask.flat) if v}):
             if obj_id not in m.objects:
                 m.objects.add(obj_id=obj_id)
-        m.commit_edit(m.current, mask, "Import mask")
+        m.commit_edit(m.current, mask, "Import mask", objects_before=before)
         return True
 
     def export_dialog(self) -> None:
@@ -301,7 +304,7 @@ class MainWindow(QMainWindow):
         dlg.show()
 
     def add_object(self) -> None:
-        self.project.model.objects.add()
+        self.project.model.add_object()
 
     def delete_selected_object(self) -> None:
         sel = self.project.model.objects.selected
@@ -309,9 +312,30 @@ class MainWindow(QMainWindow):
             self.delete_object(sel)
 
     def delete_object(self, obj_id: int) -> None:
+        """Delete an object and erase it from every mask, after asking (one undoable step)."""
         m = self.project.model
-        m.remove_object_everywhere(obj_id)
-        m.objects.remove(obj_id)
+        o = m.objects.get(obj_id)
+        if o is None:
+            return
+        if self.controller is not None and self.controller.running:
+            self.status.showMessage("Cancel the running propagation before deleting an object.", 5000)
+            return
+        if not confirm(self, "Delete object", f"Delete “{o.name}” and erase it from every frame?\n\n"
+                       "Undo (Ctrl+Z) brings it back with its masks.", yes="Delete"):
+            return
+        step = m.delete_object(obj_id)
+        self.status.showMessage(f"{step.label}: erased from {len(step.changes)} frames (Ctrl+Z undoes).", 6000)
+
+    def choose_object_color(self, obj_id: int) -> None:
+        from PySide6.QtGui import QColor
+        from PySide6.QtWidgets import QColorDialog
+
+        o = self.project.model.objects.get(obj_id)
+        if o is None:
+            return
+        c = QColorDialog.getColor(QColor(*o.color), self, f"Colour of {o.name}")
+        if c.isValid():
+            self.project.model.set_object_color(obj_id, (c.red(), c.green(), c.blue()))
 
     def toggle_keyframe(self) -> None:
         m = self.project.model

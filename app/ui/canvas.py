@@ -140,10 +140,12 @@ class Canvas(QWidget):
             return
         f = m.current
         objs = m.objects
+        colors = tuple(o.color for o in objs)
         key = (f, m.masks.version(f), f in m.masks, self.mode, round(self.opacity, 3), tuple(objs.visible_ids()),
-               objs.selected)
+               objs.selected, colors)
         if key != self._key:
-            rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(), objs.selected)
+            rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(), objs.selected,
+                            objs.palette())
             self._qimage = to_qimage(rgb)
             self._key = key
         self.update()

@@ -10,6 +10,8 @@ from app.errors import describe
 
 #: set XMEM_APP_NO_DIALOGS=1 (tests) to log errors instead of blocking on a modal box
 _LOG: list[tuple[str, str]] = []
+#: answers `confirm` gives without a dialog (tests queue them; empty: yes)
+_ANSWERS: list[bool] = []
 
 
 def error_log() -> list[tuple[str, str]]:
@@ -27,3 +29,20 @@ def show_message(parent: QWidget | None, title: str, text: str) -> None:
 
 def show_error(parent: QWidget | None, exc: BaseException, context: str = "") -> None:
     show_message(parent, *describe(exc, context))
+
+
+def queue_answers(*answers: bool) -> None:
+    """Answers for the next `confirm` calls when dialogs are off (tests)."""
+    _ANSWERS.extend(answers)
+
+
+def confirm(parent: QWidget | None, title: str, text: str, yes: str = "OK") -> bool:
+    """Ask before a destructive action; True if the user agreed (logged as "? title")."""
+    _LOG.append((f"? {title}", text))
+    if os.environ.get("XMEM_APP_NO_DIALOGS"):
+        return _ANSWERS.pop(0) if _ANSWERS else True
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    ok = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is ok

@@ -1,4 +1,5 @@
-"""Object list: names, DAVIS colours, visibility; add / rename / hide / delete."""
+"""Object list: names, colours, visibility; add / rename / colour / hide / delete (edits go through the model's
+undoable steps, via the main window)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
 
 
 class ObjectsPanel(QWidget):
-    """Check box = visible; double-click = rename. Deleting asks the main window (it erases masks too)."""
+    """Check box = visible; double-click = rename. Add, rename, colour and delete are requests to the main window,
+    which makes them undoable steps (deleting also erases the object's masks)."""
 
     delete_requested = Signal(int)
     add_requested = Signal()
+    rename_requested = Signal(int, str)
+    color_requested = Signal(int)
 
     def __init__(self, objects: ObjectList, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +38,7 @@ class ObjectsPanel(QWidget):
         row = QHBoxLayout()
         for text, tip, slot in (("+ Add", "Add an object (Ctrl+N)", self.add_requested.emit),
                                 ("Rename", "Rename the selected object (F2)", self.rename_selected),
+                                ("Colour", "Choose the selected object's colour (undoable)", self._color),
                                 ("Hide", "Show / hide the selected object (H)", self.toggle_selected),
                                 ("Delete", "Delete the selected object and its masks (undoable)",
                                  self._delete)):
@@ -85,7 +90,7 @@ class ObjectsPanel(QWidget):
         if visible != o.visible:
             self.objects.set_visible(obj_id, visible)
         elif name.strip() and name != o.name:
-            self.objects.rename(obj_id, name)
+            self.rename_requested.emit(obj_id, name)
 
     def rename_selected(self) -> None:
         item = self.list.currentItem()
@@ -100,6 +105,10 @@ class ObjectsPanel(QWidget):
         sel = self.objects.selected
         if sel is not None:
             self.objects.set_visible(sel, not self.objects.get(sel).visible)
+
+    def _color(self) -> None:
+        if self.objects.selected is not None:
+            self.color_requested.emit(self.objects.selected)
 
     def _delete(self) -> None:
         if self.objects.selected is not None:
