@@ -365,10 +365,8 @@ class MainWindow(QMainWindow):
 
     def _set_range(self, is_in: bool) -> None:
         m = self.project.model
-        if is_in:
-            m.set_in_out(m.current, m.out_point)
-        else:
-            m.set_in_out(m.in_point, m.current)
+        note = m.set_in(m.current) if is_in else m.set_out(m.current)
+        self.status.showMessage(note, 6000)
 
     def _zoom(self, factor: float) -> None:
         cv = self.editor.canvas

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from app.engine.factory import SessionFactory
+from app.engine.partial import mask_ids, merge_run_mask
 from app.engine.plan import Mode, Pass, PlanError, make_plan
 from app.engine.worker import PropagationWorker
 from app.errors import describe
@@ -53,6 +54,8 @@ class PropagationController(QObject):
         self._times: deque[float] = deque(maxlen=20)
         self._queued: list[int] = []
         self._later: set[int] = set()
+        self._pass_ids: list[set[int]] = []  # objects each pass starts with (its start frame's mask)
+        self._run_ids: set[int] = set()  # objects the current pass has been given masks for
         self.last_status = ""
         self.model.user_edit.connect(self._on_user_edit)
 
@@ -98,6 +101,7 @@ class PropagationController(QObject):
         thread.setObjectName("xmem-propagation")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
+        worker.pass_started.connect(self._on_pass_started)
         worker.frame_done.connect(self._on_frame)
         worker.edit_applied.connect(self._on_edit_applied)
         worker.failed.connect(self._on_failed)
@@ -112,11 +116,24 @@ class PropagationController(QObject):
         self._done = 0
         self._times.clear()
         self._later.clear()
+        self._pass_ids = [mask_ids(start_masks.get(p.start, m.masks.get(p.start))) for p in plan]
+        self._run_ids = set()
         self._step = m.begin_run(f"Propagate {Mode(mode).value.replace('_', ' ')}")
         self.running_changed.emit(True)
-        self.status.emit(f"Propagating {Mode(mode).value.replace('_', ' ')} from frame {plan[0].start}…")
+        self.status.emit(f"Propagating {Mode(mode).value.replace('_', ' ')} from frame {plan[0].start}"
+                         f"{self._objects_note()}…")
         thread.start()
         return True
+
+    def _objects_note(self) -> str:
+        """What the run replaces, said before it starts: ' (object 1 only; Dog, Cat keep their masks)'."""
+        objs = self.model.objects
+        given = set().union(*self._pass_ids) if self._pass_ids else set()
+        others = [o.name for o in objs if o.obj_id not in given]
+        if not others or not given:
+            return ""
+        names = ", ".join(objs.get(i).name if objs.get(i) else f"id {i}" for i in sorted(given))
+        return f" ({names} only; {', '.join(others)} keep their masks)"
 
     def _sync_payload(self) -> dict[int, np.ndarray | None]:
         """Keyframes whose mask the session does not have yet (None: no longer a keyframe)."""
@@ -186,11 +203,17 @@ class PropagationController(QObject):
             t.deleteLater()
 
     # ---- worker results (GUI thread) ----
+    def _on_pass_started(self, start: int, _direction: int) -> None:
+        self._run_ids = set(self._pass_ids.pop(0)) if self._pass_ids else mask_ids(self.model.masks.get(start))
+
     def _on_frame(self, frame: int, mask: np.ndarray, stats: dict, is_keyframe: bool) -> None:
         m = self.model
         m.memlog.record(stats, frame)
+        if is_keyframe:
+            self._run_ids |= mask_ids(mask)  # a keyframe fed on the way brings its objects into the run
         if self._step is not None and frame not in self._starts and not (is_keyframe and m.is_keyframe(frame)):
-            m.record_run_frame(self._step, frame, mask, self.project.settings.overwrite_keyframes)
+            merged = merge_run_mask(m.masks.get(frame), mask, self._run_ids)
+            m.record_run_frame(self._step, frame, merged, self.project.settings.overwrite_keyframes)
         self._done += 1
         now = time.perf_counter()
         self._times.append(now)

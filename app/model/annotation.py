@@ -56,10 +56,30 @@ class AnnotationModel:
             self.current_changed.emit(frame)
 
     def set_in_out(self, in_point: int | None, out_point: int | None) -> None:
+        """Set both points (None: clip start / end); an in point after the out point is refused, never swapped."""
         if in_point is not None and out_point is not None and in_point > out_point:
-            in_point, out_point = out_point, in_point
+            raise ValueError(f"in point {in_point} is after out point {out_point}")
         self.in_point, self.out_point = in_point, out_point
         self.range_changed.emit()
+
+    def set_in(self, frame: int) -> str:
+        """Move the in point to `frame`; an out point before it is cleared (the range then runs to the clip's end).
+        Returns what happened, in words, for the status bar."""
+        if self.out_point is not None and frame > self.out_point:
+            old = self.out_point
+            self.set_in_out(frame, None)
+            return f"In point {frame}: the out point {old} was before it and is cleared (range {frame} – end)."
+        self.set_in_out(frame, self.out_point)
+        return f"In point {frame}."
+
+    def set_out(self, frame: int) -> str:
+        """Move the out point to `frame`; an in point after it is cleared (the range then starts at frame 0)."""
+        if self.in_point is not None and frame < self.in_point:
+            old = self.in_point
+            self.set_in_out(None, frame)
+            return f"Out point {frame}: the in point {old} was after it and is cleared (range 0 – {frame})."
+        self.set_in_out(self.in_point, frame)
+        return f"Out point {frame}."
 
     # ---- masks ----
     def mask(self, frame: int) -> np.ndarray | None:
