@@ -30,6 +30,7 @@ from app.ui.actions import Actions
 from app.ui.dialogs import confirm, show_error, show_message
 from app.ui.editor import EditorView
 from app.ui.export_dialog import ExportDialog
+from app.ui.focus import ReturnFocus
 from app.ui.memory_panel import MemoryPanel
 from app.ui.objects_panel import ObjectsPanel
 from app.ui.status import StatusBar
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self.controller: PropagationController | None = None
         self.editor: EditorView | None = None
         self.actions = Actions(self)
+        self.focus_return = ReturnFocus(lambda: self.editor.canvas if self.editor else None, self)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self._build_menus()
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
         view.addWidget(self.opacity)
         view.addAction(a["fit"])
         self.addToolBar(view)
+        self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a slider with focus would keep ← → for itself
+        self.focus_return.watch(self.brush_spin, self.mode_combo)
         prop = QToolBar("Propagate")
         prop.setObjectName("propagate_toolbar")
         for n in ("prop_backward", "prop_forward", "prop_next", "prop_range", None, "pause", "cancel"):
@@ -227,6 +231,7 @@ class MainWindow(QMainWindow):
         self.memory_panel = MemoryPanel(project.settings)
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_dock.setWidget(self.memory_panel)
+        self._watch_fields()
         c = self.controller = PropagationController(project, parent=self)
         c.running_changed.connect(self._on_running)
         c.progress.connect(self.status.set_progress)
@@ -249,6 +254,13 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
                                 f"workspace {project.workspace.root}", 8000)
+        cv.setFocus(Qt.FocusReason.OtherFocusReason)  # the keyboard starts on the canvas, not in a tool field
+
+    def _watch_fields(self) -> None:
+        """Fields of the editor and the memory panel give the keyboard back to the canvas after Enter / Escape."""
+        mp = self.memory_panel
+        self.editor.transport.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.focus_return.watch(self.editor.transport.spin, *mp.spins.values(), mp.weights, mp.device)
 
     def close_project(self) -> None:
         if self.controller is not None:
@@ -397,6 +409,7 @@ class MainWindow(QMainWindow):
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_panel.reset_requested.connect(self.controller.reset_memory)
         self.memory_dock.setWidget(self.memory_panel)
+        self._watch_fields()
         self.controller.settings_changed()
 
     def _settings_changed(self, settings: EngineSettings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -115,6 +116,8 @@ class Actions:
         if ico:
             a.setIcon(icon(ico))
         a.setCheckable(checkable)
+        # application-wide: shortcuts work from floating docks and whatever small control had focus last
+        a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.parent.addAction(a)  # shortcuts work even when the action sits only in a menu
         return a
 
