@@ -31,6 +31,7 @@ from app.ui.dialogs import confirm, show_error, show_message
 from app.ui.editor import EditorView
 from app.ui.export_dialog import ExportDialog
 from app.ui.focus import ReturnFocus
+from app.ui.geometry import fit_to_screen
 from app.ui.memory_panel import MemoryPanel
 from app.ui.objects_panel import ObjectsPanel
 from app.ui.status import StatusBar
@@ -45,7 +46,7 @@ class MainWindow(QMainWindow):
         protect_singletons()  # before the first Qt call that could under-count None (crash on quit)
         super().__init__()
         self.setWindowTitle("XMem Annotator")
-        self.resize(1400, 900)
+        fit_to_screen(self)  # 1400×900 where it fits, less on smaller screens
         self.setAcceptDrops(True)
         self.project: Project | None = None
         self.controller: PropagationController | None = None

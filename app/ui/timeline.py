@@ -12,10 +12,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from app.model.annotation import AnnotationModel
 from app.model.memlog import MemoryLog
+from app.ui.elided import ElidedLabel, ShrinkingLabel
 
 BG = "#1d1f23"
 AXIS_PEN = "#3a3d42"
@@ -126,10 +127,9 @@ class MemoryTimeline(QWidget):
         head.setStyleSheet(f"background:{BG}; font-size:11px;")
         hl = QHBoxLayout(head)
         hl.setContentsMargins(8, 3, 8, 3)
-        self.header = QLabel()
+        self.header = ElidedLabel(60)  # its text changes with every frame: it must never widen the window
         self.header.setStyleSheet("color:#d8dbe0;")
-        self.header.setTextFormat(Qt.TextFormat.RichText)
-        self.legend = QLabel(self._legend_html())
+        self.legend = ShrinkingLabel(self._legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setStyleSheet("color:#7d838b;")
         hl.addWidget(self.header, 1)
@@ -398,9 +398,8 @@ class MemoryTimeline(QWidget):
         return " · ".join(parts)
 
     def _update_header(self, frame: int, hover: bool) -> None:
-        txt = self.frame_text(frame).replace("&", "&amp;").replace("<", "&lt;")
         who = "<span style='color:#7d838b'>hover</span> " if hover else ""
-        self.header.setText(f"{who}{txt}")
+        self.header.set_full_text(self.frame_text(frame), who)
 
 
 def _event_text(e: dict) -> str:
