@@ -9,14 +9,18 @@ from PySide6.QtCore import QRect
 
 from app.ui import geometry
 
-LONG_EVENTS = ("add_objects", "deep_update", "insert", "consolidate", "evict", "remove_objects", "reset")
+LONG_EVENTS = [{"kind": "add_objects", "detail": {"ids": [1, 2, 3]}}, {"kind": "deep_update", "detail": {}},
+               {"kind": "insert", "detail": {}}, {"kind": "consolidate", "detail": {"candidates": 16200,
+                                                                                   "prototypes": 128}},
+               {"kind": "evict", "detail": {"removed": 4096}}, {"kind": "remove_objects", "detail": {"ids": [2]}},
+               {"kind": "reset", "detail": {"by": "user"}}]
 
 
 def _long_header(m) -> None:  # noqa: ANN001
     """Frame 0 gets a header like the one that pushed the window to 1850 px."""
     m.memlog.record({"frame": 0, "working_frames": 1, "working_elements": 1620, "working_capacity": 16200,
                      "long_term_elements": 12345, "long_term_capacity": 10000, "sensory_objects": 3,
-                     "events": [{"kind": k, "detail": {}} for k in LONG_EVENTS]}, 0)
+                     "events": LONG_EVENTS * 2}, 0)
 
 
 def test_long_header_never_widens_the_window(window, qtbot) -> None:  # noqa: ANN001
