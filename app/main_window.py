@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.placeholder = QLabel("Open a clip (Ctrl+O) or drop a video / frame folder here")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color:#9aa0a6; font-size:16px")
+        self.placeholder.setObjectName("empty_state")
         self.setCentralWidget(self.placeholder)
         self.objects_dock = QDockWidget("Objects", self)
         self.memory_dock = QDockWidget("Memory", self)
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
             return False
         self.set_project(project)
         recent.add_recent(project.clip_path)
+        recent.remember_folder(project.clip_path.parent)
         return True
 
     def set_project(self, project: Project) -> None:
@@ -274,14 +276,25 @@ class MainWindow(QMainWindow):
         self.project = self.controller = None
 
     # ---- handlers ----
+    def dialog_folder(self) -> str:
+        """Where file dialogs start: the folder last used, else the open clip's folder, else the home folder."""
+        last = recent.last_folder()
+        if last:
+            return last
+        if self.project is not None:
+            return str(self.project.clip_path.parent)
+        return str(Path.home())
+
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open clip", "", VIDEO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open clip", self.dialog_folder(), VIDEO_FILTER)
         if path:
+            recent.remember_folder(path)
             self.open_path(path)
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open frame folder or workspace")
+        path = QFileDialog.getExistingDirectory(self, "Open frame folder or workspace", self.dialog_folder())
         if path:
+            recent.remember_folder(Path(path).parent)
             self.open_path(path)
 
     def _fill_recent(self) -> None:
@@ -293,8 +306,10 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def import_mask_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import mask", "", "PNG masks (*.png);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import mask", self.dialog_folder(),
+                                              "PNG masks (*.png);;All files (*)")
         if path:
+            recent.remember_folder(path)
             self.import_mask(path)
 
     def import_mask(self, path: str | Path) -> bool:
