@@ -34,6 +34,7 @@ from app.ui.focus import ReturnFocus
 from app.ui.geometry import fit_to_screen
 from app.ui.memory_panel import MemoryPanel
 from app.ui.objects_panel import ObjectsPanel
+from app.ui.run_feedback import RunFeedback
 from app.ui.status import StatusBar
 
 VIDEO_FILTER = "Clips (*.mp4 *.mov *.avi *.mkv *.webm);;All files (*)"
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
             nav.addAction(a[n])
         prop = mb.addMenu("&Propagate")
         for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", None, "set_in", "set_out",
-                  "clear_range", None, "pause", "cancel", None, "reset_memory"):
+                  "clear_range", None, "pause", "cancel", "follow_run", None, "reset_memory"):
             prop.addAction(a[n]) if n else prop.addSeparator()
         helpm = mb.addMenu("&Help")
         helpm.addAction(a["shortcuts"])
@@ -241,6 +242,7 @@ class MainWindow(QMainWindow):
         c.status.connect(lambda s: self.status.showMessage(s, 8000))
         c.error.connect(lambda t, s: show_message(self, t, s))
         c.queued_changed.connect(self.status.set_queued)
+        self.run_feedback = RunFeedback(c, m, self.status, self.actions["follow_run"], self.actions["pause"], c)
         self.memory_panel.reset_requested.connect(c.reset_memory)
         cv = self.editor.canvas
         cv.cursor_info.connect(self.status.cursor.setText)
@@ -252,7 +254,6 @@ class MainWindow(QMainWindow):
         cv.set_tool(self.actions.tools.checkedAction().data())
         self._set_mode(self.mode_combo.currentData())
         m.history.changed.connect(self._update_enabled)
-        m.current_changed.connect(self._on_frame)
         self.setWindowTitle(f"{project.clip_path.name} — XMem Annotator")
         self._update_enabled()
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
@@ -267,6 +268,7 @@ class MainWindow(QMainWindow):
 
     def close_project(self) -> None:
         if self.controller is not None:
+            self.run_feedback.dispose()
             self.controller.shutdown()
         if self.project is not None:
             try:
@@ -437,9 +439,6 @@ class MainWindow(QMainWindow):
         self.status.set_running(running)
         self._update_enabled()
 
-    def _on_frame(self, frame: int) -> None:
-        self._update_enabled()
-
     def _update_enabled(self) -> None:
         a, has = self.actions, self.project is not None
         running = bool(self.controller and self.controller.running)
@@ -449,6 +448,7 @@ class MainWindow(QMainWindow):
             a[n].setEnabled(True)
         for n in ("pause", "cancel"):
             a[n].setEnabled(running)
+        a["follow_run"].setEnabled(has)
         for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "reset_memory"):
             a[n].setEnabled(has and not running)
         if has:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from collections.abc import Callable
@@ -56,6 +57,7 @@ class PropagationController(QObject):
         self._later: set[int] = set()
         self._pass_ids: list[set[int]] = []  # objects each pass starts with (its start frame's mask)
         self._run_ids: set[int] = set()  # objects the current pass has been given masks for
+        self._memlog_before: dict[int, dict | None] = {}  # memory-log entries the run replaced (for undo)
         self.last_status = ""
         self.model.user_edit.connect(self._on_user_edit)
 
@@ -118,6 +120,7 @@ class PropagationController(QObject):
         self._later.clear()
         self._pass_ids = [mask_ids(start_masks.get(p.start, m.masks.get(p.start))) for p in plan]
         self._run_ids = set()
+        self._memlog_before = {}
         self._step = m.begin_run(f"Propagate {Mode(mode).value.replace('_', ' ')}")
         self.running_changed.emit(True)
         self.status.emit(f"Propagating {Mode(mode).value.replace('_', ' ')} from frame {plan[0].start}"
@@ -208,6 +211,8 @@ class PropagationController(QObject):
 
     def _on_frame(self, frame: int, mask: np.ndarray, stats: dict, is_keyframe: bool) -> None:
         m = self.model
+        if self._step is not None and frame not in self._memlog_before:
+            self._memlog_before[frame] = copy.deepcopy(m.memlog.get(frame))
         m.memlog.record(stats, frame)
         if is_keyframe:
             self._run_ids |= mask_ids(mask)  # a keyframe fed on the way brings its objects into the run
@@ -233,6 +238,8 @@ class PropagationController(QObject):
 
     def _on_finished(self, status: str) -> None:
         if self._step is not None:
+            log = self.model.memlog
+            self._step.memlog = (self._memlog_before, {f: copy.deepcopy(log.get(f)) for f in self._memlog_before})
             self.model.end_run(self._step)
         self._step = None
         try:

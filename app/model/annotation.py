@@ -150,6 +150,8 @@ class AnnotationModel:
     def _apply(self, step: Step, before: bool) -> None:
         if step.objects is not None:
             self.objects.restore(step.objects[0] if before else step.objects[1])
+        if step.memlog is not None:  # the memory lanes show the memory as it was before / after the run
+            self.memlog.put(step.memlog[0] if before else step.memlog[1])
         kf_changed = False
         for frame, ch in step.changes.items():
             packed = ch.before if before else ch.after

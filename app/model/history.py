@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,7 @@ class Step:
     changes: dict[int, FrameChange] = field(default_factory=dict)
     open: bool = False
     objects: tuple[ObjectsState, ObjectsState] | None = None
+    memlog: tuple[dict[int, Any], dict[int, Any]] | None = None  # a run's memory-log entries before / after
 
     def record_objects(self, before: ObjectsState, after: ObjectsState) -> None:
         """Add an object-list change; a second one keeps the first `before`."""

@@ -56,7 +56,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "set_in": ("Set &in point", "[", "Start of the propagation range ([)", ""),
     "set_out": ("Set &out point", "]", "End of the propagation range (])", ""),
     "clear_range": ("Clear in/out", "Ctrl+\\", "Use the whole clip", ""),
-    "pause": ("&Pause / resume", "P", "Pause or resume the running propagation", "pause"),
+    "pause": ("&Pause propagation", "P", "Pause or resume the running propagation", "pause"),
+    "follow_run": ("Follo&w the run", "Ctrl+Shift+W", "Show each frame as the propagation finishes it", ""),
     "cancel": ("&Cancel propagation", "Esc", "Stop the running propagation (finished frames stay)", "cancel"),
     "reset_memory": ("Reset &memory", "", "Empty the engine's memory; keyframes stay", ""),
     "shortcuts": ("&Keyboard shortcuts", "F1", "List every shortcut", ""),
@@ -91,6 +92,9 @@ class Actions:
             self.tools.addAction(a)
             self.tool_actions[tool] = a
         self.tool_actions[Tool.BRUSH].setChecked(True)
+        for name in ("pause", "follow_run"):  # the pause button shows whether the run is paused
+            self.by_name[name].setCheckable(True)
+        self.by_name["follow_run"].setChecked(True)
         self.modes = QActionGroup(parent)
         self.mode_actions: dict[OverlayMode, QAction] = {}
         for i, (mode, label) in enumerate(MODE_LABELS.items()):

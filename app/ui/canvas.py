@@ -63,7 +63,7 @@ class Canvas(QWidget):
         self._pan_from: QPointF | None = None
         self._cursor: QPointF | None = None
         self._dragging = False
-        model.current_changed.connect(lambda f: self.refresh())
+        model.current_changed.connect(lambda f: (self.refresh(), self._refresh_cursor_info()))
         model.mask_changed.connect(self._on_mask_changed)
         model.objects.changed.connect(self.refresh)
         model.objects.selected_changed.connect(lambda _i: self.refresh())
@@ -133,6 +133,12 @@ class Canvas(QWidget):
     def _on_mask_changed(self, frame: int) -> None:
         if frame == self.model.current:
             self.refresh()
+            self._refresh_cursor_info()
+
+    def _refresh_cursor_info(self) -> None:
+        """The readout under a still pointer follows the mask (after a fill, undo, or a propagated frame)."""
+        if self._cursor is not None:
+            self._emit_cursor_info(*self.to_image(self._cursor))
 
     def refresh(self) -> None:
         m = self.model

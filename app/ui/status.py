@@ -42,7 +42,13 @@ class StatusBar(QStatusBar):
 
     def set_running(self, running: bool) -> None:
         if not running:
-            self.bar.hide()
+            self.clear_run_readouts()
+
+    def clear_run_readouts(self) -> None:
+        """A run ended: its progress, frames/s and ETA are no longer true."""
+        self.bar.hide()
+        self.bar.reset()
+        self.rate.setText("")
 
     def set_queued(self, frames: list) -> None:
         self.queued.setText(f"queued corrections: {', '.join(map(str, frames))}" if frames else "")

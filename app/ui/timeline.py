@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
@@ -233,6 +233,7 @@ class MemoryTimeline(QWidget):
             plot.addItem(h)
             self.hover_lines.append(h)
         self.glw.scene().sigMouseMoved.connect(self._on_hover)
+        self.glw.viewport().installEventFilter(self)  # the hover line goes when the pointer leaves
         self.glw.scene().sigMouseClicked.connect(self._on_click)
         self.lt.vb.sigResized.connect(self._emit_span)
 
@@ -350,6 +351,17 @@ class MemoryTimeline(QWidget):
             self._update_header(self.model.current, hover=False)
         else:
             self._update_header(f, hover=True)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802 - Qt override
+        if event.type() == QEvent.Type.Leave:
+            self.hide_hover()
+        return False
+
+    def hide_hover(self) -> None:
+        """Pointer gone: no hover line, and the header shows the current frame again."""
+        for h in self.hover_lines:
+            h.hide()
+        self._update_header(self.model.current, hover=False)
 
     def _on_click(self, event) -> None:  # noqa: ANN001
         f = self._frame_at_scene(event.scenePos())
