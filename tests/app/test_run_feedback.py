@@ -114,3 +114,34 @@ def test_undoing_a_run_redraws_the_memory_lanes(window, qtbot) -> None:  # noqa:
     assert np.array_equal(m.masks.frames(), list(range(N)))
 
 
+
+
+def test_cancel_stops_within_a_stage(window, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """Esc while the decoder runs: the frame in progress is dropped before its memory stage (the real network)."""
+    from xmem_core.model.network import XMem
+
+    _paint(window)
+    decoder_calls, memorised_after_cancel = [], []
+    segment, encode_value = XMem.segment, XMem.encode_value
+
+    def slow_segment(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        out = segment(self, *args, **kwargs)
+        decoder_calls.append(1)
+        if len(decoder_calls) == 3:  # the user cancels while frame 3's decoder runs
+            window.controller.worker.cancel()
+        return out
+
+    def watched_encode_value(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if len(decoder_calls) >= 3:
+            memorised_after_cancel.append(1)
+        return encode_value(self, *args, **kwargs)
+
+    monkeypatch.setattr(XMem, "segment", slow_segment)
+    monkeypatch.setattr(XMem, "encode_value", watched_encode_value)
+    got = []
+    window.controller.frame_processed.connect(got.append)
+    with qtbot.waitSignal(window.controller.run_finished, timeout=60000):
+        assert window.propagate(Mode.FORWARD)
+    assert window.controller.last_status == "cancelled"
+    assert got == [0, 1, 2] and not memorised_after_cancel  # frame 3 stopped after its decoder
+    assert window.project.model.masks.frames() == [0, 1, 2]
