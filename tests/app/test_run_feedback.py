@@ -145,3 +145,28 @@ def test_cancel_stops_within_a_stage(window, qtbot, monkeypatch) -> None:  # noq
     assert window.controller.last_status == "cancelled"
     assert got == [0, 1, 2] and not memorised_after_cancel  # frame 3 stopped after its decoder
     assert window.project.model.masks.frames() == [0, 1, 2]
+
+
+def test_gui_thread_comes_before_the_network(window, qtbot) -> None:  # noqa: ANN001
+    """The propagating thread runs at a lower priority than the GUI thread (scrubbing stays fast during a run;
+    benchmarks/bench_scrub.py measures it)."""
+    import os
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        return
+    _paint(window)
+    fake = _fake(window, delay=0.0)
+    seen = []
+    propagate = fake.propagate
+
+    def watched(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        yield from propagate(*args, **kwargs)
+
+    fake.propagate = watched
+    with qtbot.waitSignal(window.controller.run_finished, timeout=10000):
+        window.propagate(Mode.FORWARD)
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and seen[0] >= min(19, gui + 5)
