@@ -23,7 +23,7 @@ class StatusBar(QStatusBar):
         self.cursor = ElidedLabel(26)
         self.queued = ElidedLabel(24)
         self.queued.setStyleSheet("color:#ffd60a")
-        self.rate = ElidedLabel(22)
+        self.rate = ElidedLabel(28)
         self.rate.setToolTip("Propagation speed and estimated time left")
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(180)

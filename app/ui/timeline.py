@@ -127,7 +127,7 @@ class MemoryTimeline(QWidget):
         head.setStyleSheet(f"background:{BG}; font-size:11px;")
         hl = QHBoxLayout(head)
         hl.setContentsMargins(8, 3, 8, 3)
-        self.header = ElidedLabel(60)  # its text changes with every frame: it must never widen the window
+        self.header = ElidedLabel(60, 40)  # its text changes with every frame: it must never widen the window
         self.header.setStyleSheet("color:#d8dbe0;")
         self.legend = ShrinkingLabel(self._legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
