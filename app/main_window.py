@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -222,10 +223,13 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Project) -> None:
         self.close_project()
+        replaced = self.editor is not None
         self.project = project
         m = project.model
         self.editor = EditorView(m)
-        self.setCentralWidget(self.editor)
+        self.setCentralWidget(self.editor)  # Qt deletes the previous editor (deferred)
+        if replaced:  # free its Python side at a quiet moment, not inside some later paint event
+            QTimer.singleShot(200, gc.collect)
         self.objects_panel = ObjectsPanel(m.objects)
         self.objects_panel.add_requested.connect(self.add_object)
         self.objects_panel.delete_requested.connect(self.delete_object)

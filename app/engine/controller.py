@@ -189,8 +189,9 @@ class PropagationController(QObject):
             self._synced.clear()
         self.project.save()
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Cancel and wait for the worker (window closing)."""
+    def shutdown(self, timeout_ms: int = 60000) -> None:
+        """Cancel and wait for the worker (window closing): cancel takes effect at the next network stage, and a
+        thread destroyed while it runs would abort the process."""
         if self._worker:
             self._worker.cancel()
         for thread in [t for t in (self._thread, *self._old_threads) if t is not None]:
