@@ -3,6 +3,7 @@ flood fill, GrabCut box)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from enum import StrEnum
 
 import numpy as np
@@ -13,6 +14,8 @@ from PySide6.QtWidgets import QWidget
 from app.model.annotation import AnnotationModel
 from app.render import OverlayMode, composite
 from app.tools import ops
+
+RENDER_CACHE = 12  # rendered frames kept (a 854×480 frame is 1.2 MB)
 
 
 class Tool(StrEnum):
@@ -56,6 +59,7 @@ class Canvas(QWidget):
         self._fitted = False
         self._qimage: QImage | None = None
         self._key: tuple | None = None
+        self._rendered: OrderedDict[tuple, QImage] = OrderedDict()  # recent renderings by what they show
         self._stroke: list[tuple[float, float]] = []
         self._stroke_erase = False
         self._poly: list[tuple[float, float]] = []
@@ -150,9 +154,15 @@ class Canvas(QWidget):
         key = (f, m.masks.version(f), f in m.masks, self.mode, round(self.opacity, 3), tuple(objs.visible_ids()),
                objs.selected, colors)
         if key != self._key:
-            rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(), objs.selected,
-                            objs.palette())
-            self._qimage = to_qimage(rgb)
+            cached = self._rendered.pop(key, None)  # stepping back and forth re-renders nothing
+            if cached is None:
+                rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(),
+                                objs.selected, objs.palette())
+                cached = to_qimage(rgb)
+            self._rendered[key] = cached
+            while len(self._rendered) > RENDER_CACHE:
+                self._rendered.popitem(last=False)
+            self._qimage = cached
             self._key = key
         self.update()
 
