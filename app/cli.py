@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     protect_singletons()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("XMem Annotator")
+    app.setApplicationName("XMem Studio")
     app.setOrganizationName("xmem")
     win = MainWindow()
     win.show()

@@ -110,8 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0
     from training.trainer import Trainer
+    from xmem_core.model.checkpoint import CheckpointError
 
-    final = Trainer(cfg, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after).run()
+    try:
+        trainer = Trainer(cfg, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after)
+    except CheckpointError as e:  # --resume / init weights that cannot be read or are refused
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    final = trainer.run()
     if final is not None:
         print(f"final weights: {Path(final).resolve()}")
     else:

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.engine.factory import SessionFactory
-from app.engine.partial import mask_ids, merge_run_mask
+from app.engine.partial import mask_ids
 from app.engine.plan import Mode, Pass, PlanError, make_plan
+from app.engine.protect import merge_run_mask, written_ids
 from app.engine.worker import PropagationWorker
-from app.errors import describe
+from app.errors import describe, describe_write_failure
 from app.model.history import Step
 from app.project import Project
 
@@ -35,6 +36,7 @@ class PropagationController(QObject):
     run_finished = Signal(str)
     queued_changed = Signal(list)
     frame_processed = Signal(int)
+    write_failed = Signal(str, str)  # workspace folder, cause: the run stopped, unsaved masks stay in memory
 
     def __init__(self, project: Project, session_provider: Callable[[], Any] | None = None,
                  parent: QObject | None = None) -> None:
@@ -59,7 +61,12 @@ class PropagationController(QObject):
         self._run_ids: set[int] = set()  # objects the current pass has been given masks for
         self._memlog_before: dict[int, dict | None] = {}  # memory-log entries the run replaced (for undo)
         self.last_status = ""
+        self.selected_only = False  # propagate only the selected object (others keep their masks)
+        self._write: set[int] | None = None  # objects the running run writes (None: all)
+        self._write_error = False
         self.model.user_edit.connect(self._on_user_edit)
+        self.model.masks.write_failed.connect(self._on_write_failed)
+        self.model.masks.damaged.connect(lambda _frame, message: self.status.emit(message))
 
     # ---- state ----
     @property
@@ -80,6 +87,8 @@ class PropagationController(QObject):
         if self.running:
             self.status.emit("A propagation is already running: pause or cancel it first.")
             return False
+        if not self._save_unsaved():
+            return False
         m = self.model
         settings = self.project.settings
         try:
@@ -92,6 +101,12 @@ class PropagationController(QObject):
         if not plan:
             self.status.emit("Nothing to propagate in that direction.")
             return False
+        write = written_ids(m.objects.ids(), m.objects.locked_ids(), m.objects.selected, self.selected_only)
+        if not write:
+            self.error.emit("Nothing to propagate", "Every object this run may write is locked (or none is "
+                            "selected): unlock an object in the Objects panel or select one.")
+            return False
+        self._write = None if write == set(m.objects.ids()) else write
         if self._provider_override is None and self.factory.needs_new_session(settings):
             self._synced.clear()
         sync = self._sync_payload()
@@ -116,6 +131,7 @@ class PropagationController(QObject):
         kf = set(m.keyframes)
         self._total = sum(p.length(m.n_frames, kf) for p in plan)
         self._done = 0
+        self._write_error = False
         self._times.clear()
         self._later.clear()
         self._pass_ids = [mask_ids(start_masks.get(p.start, m.masks.get(p.start))) for p in plan]
@@ -218,7 +234,8 @@ class PropagationController(QObject):
         if is_keyframe:
             self._run_ids |= mask_ids(mask)  # a keyframe fed on the way brings its objects into the run
         if self._step is not None and frame not in self._starts and not (is_keyframe and m.is_keyframe(frame)):
-            merged = merge_run_mask(m.masks.get(frame), mask, self._run_ids)
+            ids = self._run_ids if self._write is None else self._run_ids & self._write  # locked objects too
+            merged = merge_run_mask(m.masks.get(frame), mask, ids)
             m.record_run_frame(self._step, frame, merged, self.project.settings.overwrite_keyframes)
         self._done += 1
         now = time.perf_counter()
@@ -258,11 +275,35 @@ class PropagationController(QObject):
         msg = f"{words.get(status, status)}: {self._done} frames."
         if self._later:
             msg += f" Corrections on frames {sorted(self._later)} are used by the next run."
+        if self._write_error:
+            status = "error"
+            msg = (f"Propagation stopped: masks could not be saved to {self.model.masks.folder}; "
+                   f"{len(self.model.masks.unsaved_frames())} kept in memory.")
         self.last_status = status
         self.status.emit(msg)
         self.running_changed.emit(False)
         self.paused_changed.emit(False)
         self.run_finished.emit(status)
+
+    # ---- write failures (GUI thread) ----
+    def _on_write_failed(self, folder: object, exc: OSError) -> None:
+        """A mask could not be written: stop the run, keep results in memory, say where and why (once)."""
+        stopped = self.running
+        if stopped:
+            self._write_error = True
+            self._worker.cancel()
+        self.write_failed.emit(str(folder), exc.strerror or str(exc))
+        text = describe_write_failure(folder, exc, len(self.model.masks.unsaved_frames()), stopped)
+        QTimer.singleShot(0, lambda: self.error.emit(*text))  # after this slot: no modal loop inside _on_frame
+
+    def _save_unsaved(self) -> bool:
+        """Before a run, write masks an earlier failure kept in memory; False (after a dialog) if still failing."""
+        masks = self.model.masks
+        if masks.flush():
+            return True
+        exc = masks.last_error or OSError("the masks cannot be written")
+        self.error.emit(*describe_write_failure(masks.folder, exc, len(masks.unsaved_frames()), False))
+        return False
 
     # ---- user edits while running ----
     def _on_user_edit(self, frame: int) -> None:

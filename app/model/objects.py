@@ -1,4 +1,5 @@
-"""Objects being segmented: id, name, colour (DAVIS palette unless chosen), visibility."""
+"""Objects being segmented: id, name, colour (DAVIS palette unless chosen), visibility, lock (propagation never
+writes a locked object)."""
 
 from __future__ import annotations
 
@@ -21,20 +22,22 @@ class ObjectInfo:
     name: str
     visible: bool = True
     custom_color: tuple[int, int, int] | None = None  # chosen by the user; None: the DAVIS palette colour
+    locked: bool = False  # propagation never writes this object's pixels
 
     @property
     def color(self) -> tuple[int, int, int]:
         return self.custom_color if self.custom_color is not None else object_color(self.obj_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"obj_id": self.obj_id, "name": self.name, "visible": self.visible, "color": list(self.color),
-                "custom_color": self.custom_color is not None}
+        return {"obj_id": self.obj_id, "name": self.name, "visible": self.visible, "locked": self.locked,
+                "color": list(self.color), "custom_color": self.custom_color is not None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ObjectInfo":
         custom = tuple(int(c) for c in d["color"]) if d.get("custom_color") and d.get("color") else None
         return cls(obj_id=int(d["obj_id"]), name=str(d.get("name", f"Object {d['obj_id']}")),
-                   visible=bool(d.get("visible", True)), custom_color=custom)  # type: ignore[arg-type]
+                   visible=bool(d.get("visible", True)), custom_color=custom,  # type: ignore[arg-type]
+                   locked=bool(d.get("locked", False)))
 
 
 ObjectsState = tuple[tuple[dict[str, Any], ...], int | None]  # (objects as dicts, selected id): for undo steps
@@ -90,6 +93,13 @@ class ObjectList:
     def set_visible(self, obj_id: int, visible: bool) -> None:
         self._objects[obj_id].visible = visible
         self.changed.emit()
+
+    def set_locked(self, obj_id: int, locked: bool) -> None:
+        self._objects[obj_id].locked = locked
+        self.changed.emit()
+
+    def locked_ids(self) -> list[int]:
+        return [o.obj_id for o in self if o.locked]
 
     def remove(self, obj_id: int) -> None:
         del self._objects[obj_id]

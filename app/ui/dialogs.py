@@ -10,8 +10,6 @@ from app.errors import describe
 
 #: set XMEM_APP_NO_DIALOGS=1 (tests) to log errors instead of blocking on a modal box
 _LOG: list[tuple[str, str]] = []
-#: answers `confirm` gives without a dialog (tests queue them; empty: yes)
-_ANSWERS: list[bool] = []
 
 
 def error_log() -> list[tuple[str, str]]:
@@ -31,14 +29,24 @@ def show_error(parent: QWidget | None, exc: BaseException, context: str = "") ->
     show_message(parent, *describe(exc, context))
 
 
-def queue_answers(*answers: bool) -> None:
-    """Answers for the next `confirm` calls when dialogs are off (tests)."""
-    _ANSWERS.extend(answers)
+#: answers `ask` gives without a display (tests push answers; default yes), and the questions it was asked
+_ANSWERS: list[bool] = []
+_ASKED: list[tuple[str, str]] = []
 
 
-def confirm(parent: QWidget | None, title: str, text: str, yes: str = "OK") -> bool:
-    """Ask before a destructive action; True if the user agreed (logged as "? title")."""
-    _LOG.append((f"? {title}", text))
+def asked() -> list[tuple[str, str]]:
+    """Questions asked so far (title, text), newest last; tests read this."""
+    return _ASKED
+
+
+def push_answer(yes: bool) -> None:
+    """The answer the next `ask` gives under XMEM_APP_NO_DIALOGS."""
+    _ANSWERS.append(yes)
+
+
+def ask(parent: QWidget | None, title: str, text: str, yes: str = "Continue") -> bool:
+    """A yes / cancel question; True when the user chose `yes`."""
+    _ASKED.append((title, text))
     if os.environ.get("XMEM_APP_NO_DIALOGS"):
         return _ANSWERS.pop(0) if _ANSWERS else True
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
@@ -34,5 +35,5 @@ class ReturnFocus(QObject):
 
     def give_back(self) -> None:
         target = self._target()
-        if target is not None and target.isVisible():
+        if target is not None and shiboken6.isValid(target) and target.isVisible():
             target.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -34,14 +34,13 @@ def test_long_header_never_widens_the_window(window, qtbot) -> None:  # noqa: AN
     assert window.minimumSizeHint().width() <= 1280
     qtbot.wait(50)
     assert window.width() <= 1280
-    assert "events: add_objects" in tl.header.full_text()
+    assert "events: add_objects" in tl.header.text()
     assert window.status.geometry().right() <= window.width()  # frames/s, ETA and progress stay on screen
     docks = (window.objects_dock.width(), window.memory_dock.width(), window.editor.canvas.width())
     for f in (1, 0, 5, 0):  # scrubbing between long and short headers moves nothing
         m.set_current(f)
         qtbot.wait(20)
         assert (window.objects_dock.width(), window.memory_dock.width(), window.editor.canvas.width()) == docks
-    assert tl.header.toolTip().startswith("Frame 0")  # the full line is still there, as the tooltip
     window.status.queued.setText("queued corrections: " + ", ".join(str(i) for i in range(400)))
     window.status.cursor.setText("x 12, y 40 · " + "a very long object name " * 20)
     qtbot.wait(20)

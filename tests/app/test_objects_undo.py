@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from app.ui.canvas import Tool
-from app.ui.dialogs import error_log, queue_answers
+from app.ui.dialogs import asked, push_answer
 from tests.app.helpers import paint_stroke
 
 
@@ -28,9 +28,9 @@ def test_delete_object_undo_brings_it_back(window) -> None:  # noqa: ANN001
     item = window.objects_panel.list.item(0)
     item.setText("1  horse")
     assert m.objects.get(1).name == "horse"
-    queue_answers(False)  # "Delete object?" → Cancel: nothing happens
+    push_answer(False)  # "Delete object?" → Cancel: nothing happens
     window.actions["delete_object"].trigger()
-    assert error_log()[-1][0] == "? Delete object" and 1 in m.objects
+    assert asked()[-1][0] == "Delete object" and 1 in m.objects
     window.actions["delete_object"].trigger()  # → Delete
     assert 1 not in m.objects and not (m.mask(0) == 1).any()
     assert _saved_objects(window) == []

@@ -23,7 +23,7 @@ def test_open_missing_clip_stays_open(qtbot, monkeypatch, tmp_path: Path) -> Non
 
     monkeypatch.setattr(cli, "exec_window", fake_exec)
     code = cli.run(argparse.Namespace(clip=str(tmp_path / "missing.mp4"), workspace=None))
-    assert code == 0 and seen == {"visible": True, "project": None, "placeholder": "empty_state"}
+    assert code == 0 and seen == {"visible": True, "project": None, "placeholder": "drop_hint"}
     title, text = error_log()[-1]
     assert title == "Cannot open clip" and "missing.mp4" in text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.engine.partial import merge_run_mask
+from app.engine.partial import mask_ids
 from tests.app.conftest import H, N, W
 from tests.app.helpers import SlowSession
 
@@ -20,11 +20,8 @@ def _three_objects(m) -> np.ndarray:  # noqa: ANN001
     return mask
 
 
-def test_merge_run_mask() -> None:
-    old = np.array([[1, 2, 3, 0]], np.uint8)
-    new = np.array([[0, 1, 1, 4]], np.uint8)
-    assert merge_run_mask(old, new, {1}).tolist() == [[0, 2, 3, 0]]  # 1 replaced, 2 and 3 kept, unknown 4 dropped
-    assert merge_run_mask(None, new, {1, 4}).tolist() == [[0, 1, 1, 4]]
+def test_mask_ids() -> None:
+    assert mask_ids(np.array([[1, 2, 3, 0, 3]], np.uint8)) == {1, 2, 3} and mask_ids(None) == set()
 
 
 def test_repropagating_one_object_keeps_the_others(window, qtbot) -> None:  # noqa: ANN001

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF
-from PySide6.QtGui import QEnterEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -87,13 +86,11 @@ def test_hover_readout_follows_a_fill(window, qtbot) -> None:  # noqa: ANN001
 def test_timeline_hover_line_goes_on_leave(window, qtbot) -> None:  # noqa: ANN001
     tl = window.editor.timeline
     r = tl.wm.vb.sceneBoundingRect()
-    tl._on_hover(QPointF(r.left() + r.width() / 2, r.center().y()))
+    tl._on_hover(QPointF(r.left() + r.width() / 2, r.center().y()), tl.wm)
     assert all(h.isVisible() for h in tl.hover_lines)
-    vp = tl.glw.viewport()
-    QApplication.sendEvent(vp, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
-    QApplication.sendEvent(vp, QEvent(QEvent.Type.Leave))
+    QApplication.sendEvent(tl, QEvent(QEvent.Type.Leave))
     assert not any(h.isVisible() for h in tl.hover_lines)
-    assert not tl.header.text().startswith("<span") and "hover" not in tl.header.text()
+    assert "hover" not in tl.header.text()
 
 
 def test_undoing_a_run_redraws_the_memory_lanes(window, qtbot) -> None:  # noqa: ANN001
