@@ -1,5 +1,5 @@
 """Labels whose text never sets the window's width: long text is elided ("…") to the room the layout gives, and the
-full text is the tooltip. Used for every one-line readout whose text changes (timeline header, status bar)."""
+full text is the tooltip. Used for the status bar's readouts, whose text changes all the time."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ class ElidedLabel(QLabel):
     Its size hints do not depend on the text (`hint_chars` average characters wide, shrinkable to nothing), so
     changing the text never resizes docks, the window, or the zoom."""
 
-    def __init__(self, hint_chars: int = 40, min_chars: int = 0, parent: QWidget | None = None) -> None:
+    def __init__(self, hint_chars: int = 40, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._full = ""
         self._prefix = ""
         self._hint_chars = hint_chars
-        self._min_chars = min_chars  # kept when the layout is short of room (a fixed width, never the text's)
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(0)
@@ -53,11 +52,5 @@ class ElidedLabel(QLabel):
         return QSize(self.fontMetrics().averageCharWidth() * self._hint_chars, super().sizeHint().height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self.fontMetrics().averageCharWidth() * self._min_chars, super().minimumSizeHint().height())
-
-
-class ShrinkingLabel(QLabel):
-    """A label (rich text allowed) that asks for its text's width but may be squeezed, clipped, to nothing."""
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(0, super().minimumSizeHint().height())
+
