@@ -18,19 +18,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the QApplication and the main window; returns the exit code."""
+    """Start the QApplication and the main window; returns the exit code.
+
+    A clip that cannot be opened is explained in a dialog and the window stays open on its empty state."""
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
+    from app.qt_runtime import protect_singletons
 
+    protect_singletons()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("XMem Studio")
     app.setOrganizationName("xmem")
     win = MainWindow()
     win.show()
-    if getattr(args, "clip", None) and not win.open_path(args.clip, getattr(args, "workspace", None)):
-        return 1
-    return app.exec()
+    if getattr(args, "clip", None):
+        win.open_path(args.clip, getattr(args, "workspace", None))
+    return exec_window(app, win)
+
+
+def exec_window(app, win) -> int:  # noqa: ANN001 - QApplication, MainWindow
+    """Run the event loop, then tear the window down while Qt is still alive: the project is saved, the
+    propagation thread joined and every widget (pyqtgraph items included) deleted by Qt, before Python finalizes."""
+    import gc
+
+    import shiboken6
+
+    try:
+        return app.exec()
+    finally:
+        win.close_project()
+        if shiboken6.isValid(win):
+            shiboken6.delete(win)
+        app.processEvents()
+        gc.collect()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ def describe(exc: BaseException, context: str = "") -> tuple[str, str]:
     if isinstance(exc, PermissionError):
         return ("Permission denied", f"Cannot write{where}: {msg}\n\nChoose a folder you can write to.")
     if name == "FrameSourceError":
-        return ("Cannot open clip",
+        return ("Cannot open clip", _unreadable_video(exc) or
                 f"{msg}\n\nOpen a video file (mp4, mov, avi, mkv, webm) or a folder of jpg/png frames.")
     if name in ("MaskError", "MaskFileError"):
         return ("Cannot use mask",
@@ -38,6 +38,26 @@ def describe(exc: BaseException, context: str = "") -> tuple[str, str]:
     if isinstance(exc, ValueError):
         return ("Invalid setting or input", f"{msg}")
     return (f"Error{where}", f"{name}: {msg}")
+
+
+def _unreadable_video(exc: BaseException) -> str | None:
+    """Words for a video the decoder rejected (libav's "[Errno 1094995529] Invalid data found..."), else None."""
+    cause = exc.__cause__
+    if cause is None or not type(cause).__module__.startswith("av"):
+        return None
+    name = getattr(cause, "filename", None) or ""
+    name = name.rsplit("/", 1)[-1] or "This file"
+    kind = type(cause).__name__
+    if kind == "InvalidDataError":
+        what = (f"{name} could not be read as a video: the file is damaged or incomplete (for example cut short "
+                "while copying or recording), or it is not really a video.")
+    elif "Decoder" in kind or "Codec" in kind or "Protocol" in kind:
+        what = f"{name} uses a video format this app's decoder cannot read."
+    else:
+        what = f"{name} could not be read as a video ({getattr(cause, 'strerror', None) or cause})."
+    return (f"{what}\n\nCheck that it plays in a video player. If it plays, convert it to H.264 mp4 "
+            f"(for example: ffmpeg -i \"{name}\" -c:v libx264 -pix_fmt yuv420p fixed.mp4) and open the result; "
+            "a folder of jpg/png frames works too. If it does not play, copy or export it again.")
 
 
 def describe_write_failure(folder: object, exc: OSError, unsaved: int, stopped: bool) -> tuple[str, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,6 +25,7 @@ from app.engine.plan import Mode
 from app.engine.protect import overwrite_warning
 from app.maskio import load_mask
 from app.project import Project, copy_workspace
+from app.qt_runtime import protect_singletons
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
 from app.timecode import clip_timecode
@@ -32,9 +34,12 @@ from app.ui.dialogs import ask, show_error, show_message
 from app.ui.editor import EditorView
 from app.ui.empty import dock_placeholder, drop_hint
 from app.ui.export_dialog import ExportDialog
+from app.ui.focus import ReturnFocus
+from app.ui.geometry import fit_to_screen
 from app.ui.memory_panel import MemoryPanel
 from app.ui.objects_panel import ObjectsPanel
 from app.ui.prefs import load_int, save_value
+from app.ui.run_feedback import RunFeedback
 from app.ui.status import StatusBar
 
 VIDEO_FILTER = "Clips (*.mp4 *.mov *.avi *.mkv *.webm);;All files (*)"
@@ -44,14 +49,16 @@ class MainWindow(QMainWindow):
     """One window, one clip at a time. Everything is autosaved into the clip's workspace folder."""
 
     def __init__(self, project: Project | None = None) -> None:
+        protect_singletons()  # before the first Qt call that could under-count None (crash on quit)
         super().__init__()
         self.setWindowTitle(APP_NAME)
-        self.resize(1400, 900)
+        fit_to_screen(self)  # 1400×900 where it fits, less on smaller screens
         self.setAcceptDrops(True)
         self.project: Project | None = None
         self.controller: PropagationController | None = None
         self.editor: EditorView | None = None
         self.actions = Actions(self)
+        self.focus_return = ReturnFocus(lambda: self.editor.canvas if self.editor else None, self)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self._build_menus()
@@ -112,7 +119,7 @@ class MainWindow(QMainWindow):
         prop = mb.addMenu("&Propagate")
         for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "prop_selected_only", None,
                   "set_in", "set_out",
-                  "clear_range", None, "pause", "cancel", None, "reset_memory"):
+                  "clear_range", None, "pause", "cancel", "follow_run", None, "reset_memory"):
             prop.addAction(a[n]) if n else prop.addSeparator()
         helpm = mb.addMenu("&Help")
         helpm.addAction(a["shortcuts"])
@@ -151,6 +158,8 @@ class MainWindow(QMainWindow):
         view.addWidget(self.opacity)
         view.addAction(a["fit"])
         self.addToolBar(view)
+        self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a slider with focus would keep ← → for itself
+        self.focus_return.watch(self.brush_spin, self.mode_combo)
         prop = QToolBar("Propagate")
         prop.setObjectName("propagate_toolbar")
         for n in ("prop_backward", "prop_forward", "prop_next", "prop_range", None, "pause", "cancel"):
@@ -220,21 +229,28 @@ class MainWindow(QMainWindow):
             return False
         self.set_project(project)
         recent.add_recent(project.clip_path)
+        recent.remember_folder(project.clip_path.parent)
         return True
 
     def set_project(self, project: Project) -> None:
         self.close_project()
+        replaced = self.editor is not None
         self.project = project
         m = project.model
         self.editor = EditorView(m, timecode=clip_timecode(project.clip_path))
-        self.setCentralWidget(self.editor)
+        self.setCentralWidget(self.editor)  # Qt deletes the previous editor (deferred)
+        if replaced:  # free its Python side at a quiet moment, not inside some later paint event
+            QTimer.singleShot(200, gc.collect)
         self.objects_panel = ObjectsPanel(m.objects)
         self.objects_panel.add_requested.connect(self.add_object)
         self.objects_panel.delete_requested.connect(self.delete_object)
+        self.objects_panel.rename_requested.connect(m.rename_object)
+        self.objects_panel.color_requested.connect(self.choose_object_color)
         self.objects_dock.setWidget(self.objects_panel)
         self.memory_panel = MemoryPanel(project.settings)
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_dock.setWidget(self.memory_panel)
+        self._watch_fields()
         c = self.controller = PropagationController(project, parent=self)
         c.selected_only = self.actions["prop_selected_only"].isChecked()
         c.running_changed.connect(self._on_running)
@@ -244,6 +260,7 @@ class MainWindow(QMainWindow):
         c.queued_changed.connect(self.status.set_queued)
         c.device_changed.connect(self.status.set_device)
         c.settings_fell_back.connect(self.apply_settings)
+        self.run_feedback = RunFeedback(c, m, self.status, self.actions["follow_run"], self.actions["pause"], c)
         self.memory_panel.reset_requested.connect(c.reset_memory)
         cv = self.editor.canvas
         cv.cursor_info.connect(self.status.cursor.setText)
@@ -257,14 +274,21 @@ class MainWindow(QMainWindow):
         m.history.changed.connect(self._update_enabled)
         m.objects.changed.connect(self._update_object_actions)
         self._update_object_actions()
-        m.current_changed.connect(self._on_frame)
         self.setWindowTitle(f"{project.clip_path.name} — {APP_NAME}")
         self._update_enabled()
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
                                 f"workspace {project.workspace.root}", 8000)
+        cv.setFocus(Qt.FocusReason.OtherFocusReason)  # the keyboard starts on the canvas, not in a tool field
+
+    def _watch_fields(self) -> None:
+        """Fields of the editor and the memory panel give the keyboard back to the canvas after Enter / Escape."""
+        mp = self.memory_panel
+        self.editor.transport.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.focus_return.watch(self.editor.transport.spin, *mp.spins.values(), mp.weights, mp.device)
 
     def close_project(self) -> None:
         if self.controller is not None:
+            self.run_feedback.dispose()
             self.controller.shutdown()
         if self.project is not None:
             try:
@@ -274,14 +298,25 @@ class MainWindow(QMainWindow):
         self.project = self.controller = None
 
     # ---- handlers ----
+    def dialog_folder(self) -> str:
+        """Where file dialogs start: the folder last used, else the open clip's folder, else the home folder."""
+        last = recent.last_folder()
+        if last:
+            return last
+        if self.project is not None:
+            return str(self.project.clip_path.parent)
+        return str(Path.home())
+
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open clip", "", VIDEO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open clip", self.dialog_folder(), VIDEO_FILTER)
         if path:
+            recent.remember_folder(path)
             self.open_path(path)
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open frame folder or workspace")
+        path = QFileDialog.getExistingDirectory(self, "Open frame folder or workspace", self.dialog_folder())
         if path:
+            recent.remember_folder(Path(path).parent)
             self.open_path(path)
 
     def _fill_recent(self) -> None:
@@ -293,8 +328,10 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def import_mask_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import mask", "", "PNG masks (*.png);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import mask", self.dialog_folder(),
+                                              "PNG masks (*.png);;All files (*)")
         if path:
+            recent.remember_folder(path)
             self.import_mask(path)
 
     def import_mask(self, path: str | Path) -> bool:
@@ -304,10 +341,11 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, "importing a mask")
             return False
+        before = m.objects.snapshot()
         for obj_id in sorted({int(v) for v in set(mask.flat) if v}):
             if obj_id not in m.objects:
                 m.objects.add(obj_id=obj_id)
-        m.commit_edit(m.current, mask, "Import mask")
+        m.commit_edit(m.current, mask, "Import mask", objects_before=before)
         return True
 
     def export_dialog(self) -> None:
@@ -318,7 +356,7 @@ class MainWindow(QMainWindow):
         dlg.show()
 
     def add_object(self) -> None:
-        self.project.model.objects.add()
+        self.project.model.add_object()
 
     def delete_selected_object(self) -> None:
         sel = self.project.model.objects.selected
@@ -326,9 +364,30 @@ class MainWindow(QMainWindow):
             self.delete_object(sel)
 
     def delete_object(self, obj_id: int) -> None:
+        """Delete an object and erase it from every mask, after asking (one undoable step)."""
         m = self.project.model
-        m.remove_object_everywhere(obj_id)
-        m.objects.remove(obj_id)
+        o = m.objects.get(obj_id)
+        if o is None:
+            return
+        if self.controller is not None and self.controller.running:
+            self.status.showMessage("Cancel the running propagation before deleting an object.", 5000)
+            return
+        if not ask(self, "Delete object", f"Delete “{o.name}” and erase it from every frame?\n\n"
+                       "Undo (Ctrl+Z) brings it back with its masks.", yes="Delete"):
+            return
+        step = m.delete_object(obj_id)
+        self.status.showMessage(f"{step.label}: erased from {len(step.changes)} frames (Ctrl+Z undoes).", 6000)
+
+    def choose_object_color(self, obj_id: int) -> None:
+        from PySide6.QtGui import QColor
+        from PySide6.QtWidgets import QColorDialog
+
+        o = self.project.model.objects.get(obj_id)
+        if o is None:
+            return
+        c = QColorDialog.getColor(QColor(*o.color), self, f"Colour of {o.name}")
+        if c.isValid():
+            self.project.model.set_object_color(obj_id, (c.red(), c.green(), c.blue()))
 
     def toggle_keyframe(self) -> None:
         m = self.project.model
@@ -358,10 +417,8 @@ class MainWindow(QMainWindow):
 
     def _set_range(self, is_in: bool) -> None:
         m = self.project.model
-        if is_in:
-            m.set_in_out(m.current, m.out_point)
-        else:
-            m.set_in_out(m.in_point, m.current)
+        note = m.set_in(m.current) if is_in else m.set_out(m.current)
+        self.status.showMessage(note, 6000)
 
     def _zoom(self, factor: float) -> None:
         cv = self.editor.canvas
@@ -400,6 +457,7 @@ class MainWindow(QMainWindow):
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_panel.reset_requested.connect(self.controller.reset_memory)
         self.memory_dock.setWidget(self.memory_panel)
+        self._watch_fields()
         self.controller.settings_changed()
 
     def _settings_changed(self, settings: EngineSettings) -> None:
@@ -411,9 +469,6 @@ class MainWindow(QMainWindow):
         self.status.set_running(running)
         self._update_enabled()
 
-    def _on_frame(self, frame: int) -> None:
-        self._update_enabled()
-
     def _update_enabled(self) -> None:
         a, has = self.actions, self.project is not None
         running = bool(self.controller and self.controller.running)
@@ -423,6 +478,7 @@ class MainWindow(QMainWindow):
             a[n].setEnabled(True)
         for n in ("pause", "cancel"):
             a[n].setEnabled(running)
+        a["follow_run"].setEnabled(has)
         for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "reset_memory"):
             a[n].setEnabled(has and not running)
         if has:

@@ -33,3 +33,24 @@ def add_recent(path: str | Path) -> list[str]:
     with contextlib.suppress(OSError):
         atomic_write_json(_file(), items)
     return items
+
+
+def _folder_file() -> Path:
+    return config_dir() / "last_folder.json"
+
+
+def last_folder() -> str | None:
+    """The folder the user last opened or chose a file in (None if unknown or gone)."""
+    try:
+        p = json.loads(_folder_file().read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return p if isinstance(p, str) and Path(p).is_dir() else None
+
+
+def remember_folder(path: str | Path) -> None:
+    """Remember the folder of `path` (a file) or `path` itself (a folder) for the next file dialog."""
+    p = Path(path).resolve()
+    folder = p if p.is_dir() else p.parent
+    with contextlib.suppress(OSError):
+        atomic_write_json(_folder_file(), str(folder))

@@ -64,8 +64,10 @@ def outlines(mask: np.ndarray, thickness: int = 2) -> np.ndarray:
 
 
 def composite(image: np.ndarray, mask: np.ndarray | None, mode: OverlayMode = OverlayMode.BLEND,
-              opacity: float = 0.5, visible: Iterable[int] | None = None, selected: int | None = None) -> np.ndarray:
-    """RGB H×W×3 uint8 rendering of `image` with `mask` drawn in `mode`. Hidden objects are not drawn."""
+              opacity: float = 0.5, visible: Iterable[int] | None = None, selected: int | None = None,
+              palette: np.ndarray | None = None) -> np.ndarray:
+    """RGB H×W×3 uint8 rendering of `image` with `mask` drawn in `mode`. Hidden objects are not drawn.
+    `palette`: 256×3 colours by object id (default: the DAVIS palette)."""
     mode = OverlayMode(mode)
     if visible is not None:
         mask = visible_mask(mask, visible)
@@ -73,7 +75,7 @@ def composite(image: np.ndarray, mask: np.ndarray | None, mode: OverlayMode = Ov
         mask = np.zeros(image.shape[:2], np.uint8)
     fg = mask > 0
     fg3 = fg[..., None]
-    colors = PALETTE[mask]
+    colors = (PALETTE if palette is None else palette)[mask]
     a = float(np.clip(opacity, 0.0, 1.0))
     if mode == OverlayMode.BLEND:
         out = np.where(fg3, cv2.addWeighted(image, 1 - a, colors, a, 0), image)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.engine.factory import SessionFactory
 from app.engine.fallback import degrade, device_label
+from app.engine.partial import mask_ids
 from app.engine.plan import Mode, Pass, PlanError, make_plan
 from app.engine.protect import merge_run_mask, written_ids
 from app.engine.worker import PropagationWorker
@@ -58,6 +60,9 @@ class PropagationController(QObject):
         self._times: deque[float] = deque(maxlen=20)
         self._queued: list[int] = []
         self._later: set[int] = set()
+        self._pass_ids: list[set[int]] = []  # objects each pass starts with (its start frame's mask)
+        self._run_ids: set[int] = set()  # objects the current pass has been given masks for
+        self._memlog_before: dict[int, dict | None] = {}  # memory-log entries the run replaced (for undo)
         self.last_status = ""
         self.selected_only = False  # propagate only the selected object (others keep their masks)
         self._write: set[int] | None = None  # objects the running run writes (None: all)
@@ -117,6 +122,7 @@ class PropagationController(QObject):
         thread.setObjectName("xmem-propagation")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
+        worker.pass_started.connect(self._on_pass_started)
         worker.frame_done.connect(self._on_frame)
         worker.edit_applied.connect(self._on_edit_applied)
         worker.failed.connect(self._on_failed)
@@ -134,11 +140,25 @@ class PropagationController(QObject):
         self._write_error = False
         self._times.clear()
         self._later.clear()
+        self._pass_ids = [mask_ids(start_masks.get(p.start, m.masks.get(p.start))) for p in plan]
+        self._run_ids = set()
+        self._memlog_before = {}
         self._step = m.begin_run(f"Propagate {Mode(mode).value.replace('_', ' ')}")
         self.running_changed.emit(True)
-        self.status.emit(f"Propagating {Mode(mode).value.replace('_', ' ')} from frame {plan[0].start}…")
+        self.status.emit(f"Propagating {Mode(mode).value.replace('_', ' ')} from frame {plan[0].start}"
+                         f"{self._objects_note()}…")
         thread.start()
         return True
+
+    def _objects_note(self) -> str:
+        """What the run replaces, said before it starts: ' (object 1 only; Dog, Cat keep their masks)'."""
+        objs = self.model.objects
+        given = set().union(*self._pass_ids) if self._pass_ids else set()
+        others = [o.name for o in objs if o.obj_id not in given]
+        if not others or not given:
+            return ""
+        names = ", ".join(objs.get(i).name if objs.get(i) else f"id {i}" for i in sorted(given))
+        return f" ({names} only; {', '.join(others)} keep their masks)"
 
     def _sync_payload(self) -> dict[int, np.ndarray | None]:
         """Keyframes whose mask the session does not have yet (None: no longer a keyframe)."""
@@ -191,8 +211,9 @@ class PropagationController(QObject):
             self._synced.clear()
         self.project.save()
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Cancel and wait for the worker (window closing)."""
+    def shutdown(self, timeout_ms: int = 60000) -> None:
+        """Cancel and wait for the worker (window closing): cancel takes effect at the next network stage, and a
+        thread destroyed while it runs would abort the process."""
         if self._worker:
             self._worker.cancel()
         for thread in [t for t in (self._thread, *self._old_threads) if t is not None]:
@@ -208,13 +229,20 @@ class PropagationController(QObject):
             t.deleteLater()
 
     # ---- worker results (GUI thread) ----
+    def _on_pass_started(self, start: int, _direction: int) -> None:
+        self._run_ids = set(self._pass_ids.pop(0)) if self._pass_ids else mask_ids(self.model.masks.get(start))
+
     def _on_frame(self, frame: int, mask: np.ndarray, stats: dict, is_keyframe: bool) -> None:
         m = self.model
+        if self._step is not None and frame not in self._memlog_before:
+            self._memlog_before[frame] = copy.deepcopy(m.memlog.get(frame))
         m.memlog.record(stats, frame)
+        if is_keyframe:
+            self._run_ids |= mask_ids(mask)  # a keyframe fed on the way brings its objects into the run
         if self._step is not None and frame not in self._starts and not (is_keyframe and m.is_keyframe(frame)):
-            if self._write is not None:  # locked / unselected objects keep their pixels
-                mask = merge_run_mask(m.masks.get(frame), mask, self._write)
-            m.record_run_frame(self._step, frame, mask, self.project.settings.overwrite_keyframes)
+            ids = self._run_ids if self._write is None else self._run_ids & self._write  # locked objects too
+            merged = merge_run_mask(m.masks.get(frame), mask, ids)
+            m.record_run_frame(self._step, frame, merged, self.project.settings.overwrite_keyframes)
         self._done += 1
         now = time.perf_counter()
         self._times.append(now)
@@ -263,6 +291,8 @@ class PropagationController(QObject):
 
     def _on_finished(self, status: str) -> None:
         if self._step is not None:
+            log = self.model.memlog
+            self._step.memlog = (self._memlog_before, {f: copy.deepcopy(log.get(f)) for f in self._memlog_before})
             self.model.end_run(self._step)
         self._step = None
         try:

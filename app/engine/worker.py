@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -16,6 +19,20 @@ from app.model.memlog import stats_to_dict
 
 # fallback(keyframes) -> (new session, message) or None; called after an out-of-memory error, old session dropped
 Fallback = Callable[[dict[int, np.ndarray]], "tuple[Any, str] | None"]
+
+
+#: niceness added to the propagating thread (and the compute threads it starts): the GUI thread comes first, so
+#: scrubbing stays fast while the network runs; with nothing else to do the network still gets every core
+WORKER_NICENESS = 10
+
+
+def lower_thread_priority(niceness: int = WORKER_NICENESS) -> None:
+    """Make the calling thread (Linux: one thread, and the threads it creates) yield the CPU to the GUI thread."""
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
 
 
 class PropagationWorker(QObject):
@@ -88,6 +105,7 @@ class PropagationWorker(QObject):
     @Slot()
     def run(self) -> None:
         status = "done"
+        lower_thread_priority()
         try:
             self._session = self._provider()
             self.session_ready.emit()

@@ -10,7 +10,7 @@ import numpy as np
 from app.model.history import Step, UndoStack
 from app.model.masks import MaskStore
 from app.model.memlog import MemoryLog
-from app.model.objects import ObjectList
+from app.model.objects import ObjectInfo, ObjectList, ObjectsState
 from app.observer import Event
 
 
@@ -56,10 +56,30 @@ class AnnotationModel:
             self.current_changed.emit(frame)
 
     def set_in_out(self, in_point: int | None, out_point: int | None) -> None:
+        """Set both points (None: clip start / end); an in point after the out point is refused, never swapped."""
         if in_point is not None and out_point is not None and in_point > out_point:
-            in_point, out_point = out_point, in_point
+            raise ValueError(f"in point {in_point} is after out point {out_point}")
         self.in_point, self.out_point = in_point, out_point
         self.range_changed.emit()
+
+    def set_in(self, frame: int) -> str:
+        """Move the in point to `frame`; an out point before it is cleared (the range then runs to the clip's end).
+        Returns what happened, in words, for the status bar."""
+        if self.out_point is not None and frame > self.out_point:
+            old = self.out_point
+            self.set_in_out(frame, None)
+            return f"In point {frame}: the out point {old} was before it and is cleared (range {frame} – end)."
+        self.set_in_out(frame, self.out_point)
+        return f"In point {frame}."
+
+    def set_out(self, frame: int) -> str:
+        """Move the out point to `frame`; an in point after it is cleared (the range then starts at frame 0)."""
+        if self.in_point is not None and frame < self.in_point:
+            old = self.in_point
+            self.set_in_out(None, frame)
+            return f"Out point {frame}: the in point {old} was after it and is cleared (range 0 – {frame})."
+        self.set_in_out(self.in_point, frame)
+        return f"Out point {frame}."
 
     # ---- masks ----
     def mask(self, frame: int) -> np.ndarray | None:
@@ -71,12 +91,18 @@ class AnnotationModel:
     def propagated_frames(self) -> list[int]:
         return [f for f in self.masks.frames() if f not in self.keyframes]
 
-    def commit_edit(self, frame: int, mask: np.ndarray, label: str = "Edit", keyframe: bool = True) -> None:
-        """Replace the mask of `frame` as one undoable step; the frame becomes a keyframe."""
+    def commit_edit(self, frame: int, mask: np.ndarray, label: str = "Edit", keyframe: bool = True,
+                    objects_before: ObjectsState | None = None) -> None:
+        """Replace the mask of `frame` as one undoable step; the frame becomes a keyframe.
+
+        `objects_before`: the object list before the caller added objects for this mask (mask import), so that
+        one undo removes both."""
         before = self.masks.get(frame)
         if before is not None and np.array_equal(before, mask) and (frame in self.keyframes) == keyframe:
             return
         step = Step(label)
+        if objects_before is not None and objects_before != self.objects.snapshot():
+            step.record_objects(objects_before, self.objects.snapshot())
         kf_before = frame in self.keyframes
         step.record(frame, before, mask, kf_before, keyframe or kf_before)
         self.masks.set(frame, mask)
@@ -122,6 +148,10 @@ class AnnotationModel:
         return step
 
     def _apply(self, step: Step, before: bool) -> None:
+        if step.objects is not None:
+            self.objects.restore(step.objects[0] if before else step.objects[1])
+        if step.memlog is not None:  # the memory lanes show the memory as it was before / after the run
+            self.memlog.put(step.memlog[0] if before else step.memlog[1])
         kf_changed = False
         for frame, ch in step.changes.items():
             packed = ch.before if before else ch.after
@@ -148,9 +178,38 @@ class AnnotationModel:
         if emit:
             self.keyframes_changed.emit()
 
-    def remove_object_everywhere(self, obj_id: int) -> Step:
-        """Erase `obj_id` from every mask as one undoable step (the object itself is removed by the caller)."""
-        step = Step(f"Delete object {obj_id}")
+    # ---- objects (each edit one undoable step) ----
+    def add_object(self, name: str | None = None, obj_id: int | None = None) -> ObjectInfo:
+        """Add and select an object (lowest free id unless given)."""
+        before = self.objects.snapshot()
+        obj = self.objects.add(name, obj_id)
+        self._push_objects(f"Add {obj.name}", before)
+        return obj
+
+    def rename_object(self, obj_id: int, name: str) -> None:
+        old = self.objects.get(obj_id)
+        if old is None or not name.strip() or name.strip() == old.name:
+            return
+        old_name = old.name
+        before = self.objects.snapshot()
+        self.objects.rename(obj_id, name)
+        self._push_objects(f"Rename {old_name} to {name.strip()}", before)
+
+    def set_object_color(self, obj_id: int, rgb: tuple[int, int, int] | None) -> None:
+        """Choose an object's display colour (None: its palette colour)."""
+        o = self.objects.get(obj_id)
+        if o is None:
+            return
+        before = self.objects.snapshot()
+        self.objects.set_color(obj_id, rgb)
+        if self.objects.snapshot() != before:
+            self._push_objects(f"Colour of {o.name}", before)
+
+    def delete_object(self, obj_id: int) -> Step:
+        """Remove the object and erase it from every mask, as one undoable step (undo brings both back)."""
+        o = self.objects.get(obj_id)
+        before = self.objects.snapshot()
+        step = Step(f"Delete {o.name if o else f'object {obj_id}'}")
         for frame in self.masks.frames():
             m = self.masks.get(frame)
             if m is None or not (m == obj_id).any():
@@ -161,9 +220,17 @@ class AnnotationModel:
             step.record(frame, m, new, kf, kf)
             self.masks.set(frame, new)
             self.mask_changed.emit(frame)
-        if step.changes:
+        if o is not None:
+            self.objects.remove(obj_id)
+            step.record_objects(before, self.objects.snapshot())
+        if step.changes or step.objects:
             self.history.push(step)
         return step
+
+    def _push_objects(self, label: str, before: ObjectsState) -> None:
+        step = Step(label)
+        step.record_objects(before, self.objects.snapshot())
+        self.history.push(step)
 
     def next_keyframe(self, frame: int, direction: int) -> int | None:
         """Nearest keyframe strictly after (direction>0) or before `frame`."""

@@ -1,12 +1,14 @@
-"""Undo/redo of mask edits: one step per stroke, one step per propagation run."""
+"""Undo/redo: one step per stroke, per propagation run, and per object added, renamed, recoloured or deleted."""
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from app.model.objects import ObjectsState
 from app.observer import Event
 
 
@@ -39,11 +41,19 @@ class FrameChange:
 
 @dataclass
 class Step:
-    """One undoable action; a propagation run stays `open` while results arrive."""
+    """One undoable action; a propagation run stays `open` while results arrive.
+
+    `objects` holds the object list before and after the step when the step changed it."""
 
     label: str
     changes: dict[int, FrameChange] = field(default_factory=dict)
     open: bool = False
+    objects: tuple[ObjectsState, ObjectsState] | None = None
+    memlog: tuple[dict[int, Any], dict[int, Any]] | None = None  # a run's memory-log entries before / after
+
+    def record_objects(self, before: ObjectsState, after: ObjectsState) -> None:
+        """Add an object-list change; a second one keeps the first `before`."""
+        self.objects = (self.objects[0] if self.objects else before, after)
 
     def record(self, frame: int, before: np.ndarray | None, after: np.ndarray | None,
                kf_before: bool, kf_after: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -52,6 +53,15 @@ class MemoryLog:
         """Note a user memory reset at `frame` (drawn as a marker)."""
         d = self._by_frame.setdefault(frame, {"frame": frame, "events": []})
         d.setdefault("events", []).append({"kind": "reset", "detail": {"by": "user"}})
+        self.changed.emit()
+
+    def put(self, entries: dict[int, dict[str, Any] | None]) -> None:
+        """Set (or with None remove) the entries of several frames at once (undo / redo of a run)."""
+        for f, d in entries.items():
+            if d is None:
+                self._by_frame.pop(f, None)
+            else:
+                self._by_frame[f] = copy.deepcopy(d)
         self.changed.emit()
 
     def get(self, frame: int) -> dict[str, Any] | None:

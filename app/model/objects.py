@@ -1,12 +1,15 @@
-"""Objects being segmented: id, name, DAVIS colour, visibility, lock (propagation never writes a locked object)."""
+"""Objects being segmented: id, name, colour (DAVIS palette unless chosen), visibility, lock (propagation never
+writes a locked object)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from app.observer import Event
-from app.palette import object_color
+from app.palette import PALETTE, object_color
 
 MAX_OBJECTS = 255
 
@@ -18,21 +21,26 @@ class ObjectInfo:
     obj_id: int
     name: str
     visible: bool = True
+    custom_color: tuple[int, int, int] | None = None  # chosen by the user; None: the DAVIS palette colour
     locked: bool = False  # propagation never writes this object's pixels
 
     @property
     def color(self) -> tuple[int, int, int]:
-        return object_color(self.obj_id)
+        return self.custom_color if self.custom_color is not None else object_color(self.obj_id)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["color"] = list(self.color)
-        return d
+        return {"obj_id": self.obj_id, "name": self.name, "visible": self.visible, "locked": self.locked,
+                "color": list(self.color), "custom_color": self.custom_color is not None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ObjectInfo":
+        custom = tuple(int(c) for c in d["color"]) if d.get("custom_color") and d.get("color") else None
         return cls(obj_id=int(d["obj_id"]), name=str(d.get("name", f"Object {d['obj_id']}")),
-                   visible=bool(d.get("visible", True)), locked=bool(d.get("locked", False)))
+                   visible=bool(d.get("visible", True)), custom_color=custom,  # type: ignore[arg-type]
+                   locked=bool(d.get("locked", False)))
+
+
+ObjectsState = tuple[tuple[dict[str, Any], ...], int | None]  # (objects as dicts, selected id): for undo steps
 
 
 class ObjectList:
@@ -77,6 +85,11 @@ class ObjectList:
         self._objects[obj_id].name = name.strip() or self._objects[obj_id].name
         self.changed.emit()
 
+    def set_color(self, obj_id: int, rgb: tuple[int, int, int] | None) -> None:
+        """Display colour of an object (None: back to its palette colour)."""
+        self._objects[obj_id].custom_color = None if rgb is None else (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+        self.changed.emit()
+
     def set_visible(self, obj_id: int, visible: bool) -> None:
         self._objects[obj_id].visible = visible
         self.changed.emit()
@@ -108,6 +121,28 @@ class ObjectList:
 
     def to_list(self) -> list[dict[str, Any]]:
         return [o.to_dict() for o in self]
+
+    def palette(self) -> np.ndarray:
+        """256×3 uint8 display colours by id (the DAVIS palette with the objects' chosen colours)."""
+        pal = PALETTE.copy()
+        for o in self._objects.values():
+            if o.custom_color is not None:
+                pal[o.obj_id] = o.custom_color
+        return pal
+
+    def snapshot(self) -> ObjectsState:
+        """Everything `restore` needs to bring the list back (fresh dicts, kept by undo steps)."""
+        return (tuple(o.to_dict() for o in self), self.selected)
+
+    def restore(self, state: ObjectsState) -> None:
+        """Put the objects and the selection back as they were in `snapshot()` (undo / redo)."""
+        items, selected = state
+        self._objects = {o.obj_id: o for o in map(ObjectInfo.from_dict, items)}
+        self.selected = None
+        self.changed.emit()
+        self.select(selected if selected in self._objects else (self.ids()[0] if self._objects else None))
+        if self.selected is None:
+            self.selected_changed.emit(None)
 
     def load(self, items: list[dict[str, Any]]) -> None:
         """Replace the objects (from a project file)."""

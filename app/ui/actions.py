@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -63,14 +64,15 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "set_in": ("Set &in point", "[", "Start of the propagation range ([)", ""),
     "set_out": ("Set &out point", "]", "End of the propagation range (])", ""),
     "clear_range": ("Clear in/out", "Ctrl+\\", "Use the whole clip", ""),
-    "pause": ("&Pause / resume", "P", "Pause or resume the running propagation", "pause"),
+    "pause": ("&Pause propagation", "P", "Pause or resume the running propagation", "pause"),
+    "follow_run": ("Follo&w the run", "Ctrl+Shift+W", "Show each frame as the propagation finishes it", ""),
     "cancel": ("&Cancel propagation", "Esc", "Stop the running propagation (finished frames stay)", "cancel"),
     "reset_memory": ("Reset &memory", "", "Empty the engine's memory; keyframes stay", ""),
     "shortcuts": ("&Keyboard shortcuts", "F1", "List every shortcut", ""),
     "about": ("&About", "", "About this application", ""),
 }
 
-CHECKABLE = {"prop_selected_only"}
+CHECKABLE = {"prop_selected_only", "pause", "follow_run"}  # pause: the button shows whether the run is paused
 
 TOOL_SPECS = {
     Tool.BRUSH: ("&Brush", "B", "Paint the selected object (right-drag erases)", "brush"),
@@ -100,6 +102,7 @@ class Actions:
             self.tools.addAction(a)
             self.tool_actions[tool] = a
         self.tool_actions[Tool.BRUSH].setChecked(True)
+        self.by_name["follow_run"].setChecked(True)  # follow the run: on by default
         self.modes = QActionGroup(parent)
         self.mode_actions: dict[OverlayMode, QAction] = {}
         for i, (mode, label) in enumerate(MODE_LABELS.items()):
@@ -126,6 +129,8 @@ class Actions:
         if ico:
             a.setIcon(icon(ico))
         a.setCheckable(checkable)
+        # application-wide: shortcuts work from floating docks and whatever small control had focus last
+        a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.parent.addAction(a)  # shortcuts work even when the action sits only in a menu
         return a
 

@@ -3,6 +3,7 @@ flood fill, GrabCut box)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from enum import StrEnum
 
 import numpy as np
@@ -14,6 +15,8 @@ from app.matte import EdgeSettings, MatteSource
 from app.model.annotation import AnnotationModel
 from app.render import OverlayMode, composite, matte_cutout
 from app.tools import ops
+
+RENDER_CACHE = 12  # rendered frames kept (a 854×480 frame is 1.2 MB)
 
 
 class Tool(StrEnum):
@@ -57,6 +60,7 @@ class Canvas(QWidget):
         self._fitted = False
         self._qimage: QImage | None = None
         self._key: tuple | None = None
+        self._rendered: OrderedDict[tuple, QImage] = OrderedDict()  # recent renderings by what they show
         self._stroke: list[tuple[float, float]] = []
         self._stroke_erase = False
         self._poly: list[tuple[float, float]] = []
@@ -65,7 +69,7 @@ class Canvas(QWidget):
         self._cursor: QPointF | None = None
         self._dragging = False
         self.matte_preview: tuple[EdgeSettings, tuple[int, ...]] | None = None
-        model.current_changed.connect(lambda f: self.refresh())
+        model.current_changed.connect(lambda f: (self.refresh(), self._refresh_cursor_info()))
         model.mask_changed.connect(self._on_mask_changed)
         model.objects.changed.connect(self.refresh)
         model.objects.selected_changed.connect(lambda _i: self.refresh())
@@ -140,6 +144,12 @@ class Canvas(QWidget):
     def _on_mask_changed(self, frame: int) -> None:
         if frame == self.model.current:
             self.refresh()
+            self._refresh_cursor_info()
+
+    def _refresh_cursor_info(self) -> None:
+        """The readout under a still pointer follows the mask (after a fill, undo, or a propagated frame)."""
+        if self._cursor is not None:
+            self._emit_cursor_info(*self.to_image(self._cursor))
 
     def refresh(self) -> None:
         m = self.model
@@ -147,17 +157,24 @@ class Canvas(QWidget):
             return
         f = m.current
         objs = m.objects
+        colors = tuple(o.color for o in objs)
         key = (f, m.masks.version(f), f in m.masks, self.mode, round(self.opacity, 3), tuple(objs.visible_ids()),
-               objs.selected, self.matte_preview, self._neighbour_versions(f))
+               objs.selected, colors, self.matte_preview, self._neighbour_versions(f))
         if key != self._key:
-            if self.matte_preview is not None:
-                edge, ids = self.matte_preview
-                alpha = MatteSource(m.mask, m.size, m.n_frames, ids, edge).alpha(f)
-                rgb = matte_cutout(m.frame_image(f), alpha, green=self.mode == OverlayMode.GREEN)
-            else:
-                rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(),
-                                objs.selected)
-            self._qimage = to_qimage(rgb)
+            cached = self._rendered.pop(key, None)  # stepping back and forth re-renders nothing
+            if cached is None:
+                if self.matte_preview is not None:
+                    edge, ids = self.matte_preview
+                    alpha = MatteSource(m.mask, m.size, m.n_frames, ids, edge).alpha(f)
+                    rgb = matte_cutout(m.frame_image(f), alpha, green=self.mode == OverlayMode.GREEN)
+                else:
+                    rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(),
+                                    objs.selected, objs.palette())
+                cached = to_qimage(rgb)
+            self._rendered[key] = cached
+            while len(self._rendered) > RENDER_CACHE:
+                self._rendered.popitem(last=False)
+            self._qimage = cached
             self._key = key
         self.update()
 

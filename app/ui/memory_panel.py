@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.paths import default_weights
+from app.recent import last_folder, remember_folder
 from app.settings import EngineSettings
 
 FIELDS = (  # name, label, min, max, tooltip
@@ -163,8 +165,10 @@ class MemoryPanel(QWidget):
         self.device.blockSignals(False)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose model weights", "", "PyTorch weights (*.pth *.pt)")
+        start = str(Path(self.weights.text()).parent) if self.weights.text().strip() else (last_folder() or "")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose model weights", start, "PyTorch weights (*.pth *.pt)")
         if path:
+            remember_folder(path)
             self.weights.setText(path)
             self._apply()
 

@@ -1,4 +1,5 @@
-"""Object list: names, DAVIS colours, visibility, lock; add / rename / hide / lock / delete."""
+"""Object list: names, colours, visibility, lock; add / rename / colour / hide / lock / delete (add, rename,
+colour and delete go through the model's undoable steps, via the main window)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ def swatch(rgb: tuple[int, int, int], size: int = 14, locked: bool = False) -> Q
 
 
 class ObjectsPanel(QWidget):
-    """Check box = visible; double-click = rename. Deleting asks the main window (it erases masks too)."""
+    """Check box = visible; double-click = rename. Add, rename, colour and delete are requests to the main window,
+    which makes them undoable steps (deleting also erases the object's masks)."""
 
     delete_requested = Signal(int)
     add_requested = Signal()
+    rename_requested = Signal(int, str)
+    color_requested = Signal(int)
 
     def __init__(self, objects: ObjectList, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +48,7 @@ class ObjectsPanel(QWidget):
         row = QHBoxLayout()
         for text, tip, slot in (("+ Add", "Add an object (Ctrl+N)", self.add_requested.emit),
                                 ("Rename", "Rename the selected object (F2)", self.rename_selected),
+                                ("Colour", "Choose the selected object's colour (undoable)", self._color),
                                 ("Hide", "Show / hide the selected object (H)", self.toggle_selected),
                                 ("Lock", "Lock / unlock the selected object: propagation never writes it (Ctrl+L)",
                                  self.lock_selected),
@@ -98,7 +103,7 @@ class ObjectsPanel(QWidget):
         if visible != o.visible:
             self.objects.set_visible(obj_id, visible)
         elif name.strip() and name != o.name:
-            self.objects.rename(obj_id, name)
+            self.rename_requested.emit(obj_id, name)
 
     def rename_selected(self) -> None:
         item = self.list.currentItem()
@@ -113,6 +118,10 @@ class ObjectsPanel(QWidget):
         sel = self.objects.selected
         if sel is not None:
             self.objects.set_visible(sel, not self.objects.get(sel).visible)
+
+    def _color(self) -> None:
+        if self.objects.selected is not None:
+            self.color_requested.emit(self.objects.selected)
 
     def lock_selected(self) -> None:
         sel = self.objects.selected

@@ -6,6 +6,8 @@ import math
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
+from app.ui.elided import ElidedLabel
+
 
 def fmt_eta(seconds: float) -> str:
     if math.isnan(seconds) or seconds < 0:
@@ -17,10 +19,11 @@ def fmt_eta(seconds: float) -> str:
 class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.cursor = QLabel()
-        self.queued = QLabel()
+        # readouts whose text changes are elided labels: they never widen the status bar (or the window)
+        self.cursor = ElidedLabel(26)
+        self.queued = ElidedLabel(24)
         self.queued.setStyleSheet("color:#ffd60a")
-        self.rate = QLabel()
+        self.rate = ElidedLabel(28)
         self.rate.setToolTip("Propagation speed and estimated time left")
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(180)
@@ -44,7 +47,13 @@ class StatusBar(QStatusBar):
 
     def set_running(self, running: bool) -> None:
         if not running:
-            self.bar.hide()
+            self.clear_run_readouts()
+
+    def clear_run_readouts(self) -> None:
+        """A run ended: its progress, frames/s and ETA are no longer true."""
+        self.bar.hide()
+        self.bar.reset()
+        self.rate.setText("")
 
     def set_queued(self, frames: list) -> None:
         self.queued.setText(f"queued corrections: {', '.join(map(str, frames))}" if frames else "")

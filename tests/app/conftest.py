@@ -105,3 +105,20 @@ def window(qtbot, clip: Path, tiny_weights: Path):  # noqa: ANN001, ANN201
     qtbot.waitExposed(win)
     yield win
     win.close()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item):  # noqa: ANN001, ANN201
+    """After pytest-qt has closed a test's widgets (deleteLater), delete them and collect their Python side now.
+
+    A deferred delete is otherwise carried out by the next test's first event loop, and Python's garbage
+    collector frees the dead widgets' wrappers at some later moment, possibly inside another view's paint event:
+    that crashed the suite (pyqtgraph views, 'Cannot destroy paint device that is being painted')."""
+    yield
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()

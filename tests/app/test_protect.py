@@ -37,6 +37,7 @@ def _two_objects(m) -> np.ndarray:  # noqa: ANN001
 def _run(win, qtbot, expect_start: bool = True) -> None:  # noqa: ANN001
     fake = SlowSession(N, (H, W), delay=0.0)
     win.controller._provider_override = lambda: fake
+    win.project.model.set_current(0)  # a run that was followed to its end left the current frame there
     if not expect_start:
         assert not win.propagate(Mode.FORWARD)
         return

@@ -148,6 +148,32 @@ def test_session_cancel_between_frames(net) -> None:
     assert seen == [0, 1, 2]
 
 
+def test_session_cancel_within_a_frame(net, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cancel() during frame 3's decoder stops that frame before its memory stage, with its state rolled back."""
+    session, masks = _session(net)
+    session.set_mask(0, masks[0])
+    core = session.core
+    segment = type(core.net).segment
+    calls = []
+
+    def cancelling_segment(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(core.curr_ti)
+        out = segment(self, *args, **kwargs)
+        if len(calls) == 3:
+            session.cancel()
+        return out
+
+    monkeypatch.setattr(type(core.net), "segment", cancelling_segment)
+    seen = []
+    for r in session.propagate(0, 1):
+        seen.append(r.frame)
+        after = (core.curr_ti, core.memory.working_frames, core.sensory.hidden)
+    assert seen == [0, 1, 2] and len(calls) == 3
+    assert (core.curr_ti, core.memory.working_frames) == after[:2] and core.sensory.hidden is after[2]
+    monkeypatch.setattr(type(core.net), "segment", segment)
+    assert [r.frame for r in session.propagate(2, 1, stop=5, start_mask=masks[2])] == [2, 3, 4, 5]
+
+
 def test_frames_prepared_ahead_or_here_give_the_same_masks(net, monkeypatch: pytest.MonkeyPatch) -> None:
     """On the CPU frames are decoded in the prefetch thread and prepared in the propagating one (prepare_ahead
     False); prepare_ahead=True (the CUDA default) prepares them in the prefetch thread too. Same results."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,10 @@ class StepOutput:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
+class StepCancelledError(Exception):
+    """`step` stopped between two network stages because its `cancel_event` was set; memory is as before the step."""
+
+
 class InferenceCore:
     """Per-video XMem state. Objects carry stable user ids (1..255) and are kept in registration order."""
 
@@ -86,6 +91,7 @@ class InferenceCore:
         self.net = prepare_for_inference(net, self.precision, inplace=not copy_model) if optimize else net.eval()
         self.profile = profile
         self.runner = runner if runner is not None else make_runner(self.device, graphs)
+        self.cancel_event: threading.Event | None = None  # when set, `step` stops at its next stage boundary
         self.objects: list[int] = []
         self._events: list[MemoryEvent] = []
         self.reset_memory(log=False)
@@ -157,21 +163,32 @@ class InferenceCore:
         timer = _Timer(self.profile, self.device)
         if self.channels_last:
             image = image.contiguous(memory_format=torch.channels_last)
+        hidden_before, n_objects = self.sensory.hidden, len(self.objects)
         self.curr_ti += 1
         grid = (image.shape[-2] // 16, image.shape[-1] // 16)
         flags = self._flags(mask, mask_ids, valid_ids, end)
         with timer("key_encoder"):
             feats = self._encode_key(image, need_sk=flags.is_mem, need_ek=flags.need_ek)
+        self._stop_if_cancelled(hidden_before)
         pred = self._segment(feats, flags, timer) if flags.need_segment else None
         if mask is not None:
             out = self._merge_mask(pred, mask, mask_ids or [], valid_ids, grid, image)
         else:
             assert pred is not None
             out = pred
+        if len(self.objects) == n_objects:  # (new objects are registered: finish the frame)
+            self._stop_if_cancelled(hidden_before)
         if flags.is_mem:
             with timer("value_encoder"):
                 self._memorise(image, feats, out, flags, frame)
         return StepOutput(out.float(), list(self.objects), self._stats(frame), timer.times)
+
+    def _stop_if_cancelled(self, hidden_before: Tensor | None) -> None:
+        """Between stages: on cancel, undo this step's changes (frame counter, sensory state) and stop."""
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            self.curr_ti -= 1
+            self.sensory.hidden = hidden_before
+            raise StepCancelledError()
 
     def _flags(self, mask: Tensor | None, mask_ids: list[int] | None, valid_ids: list[int] | None,
                end: bool) -> "_Flags":

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from xmem_core.config import MemoryConfig
-from xmem_core.inference.core import EngineError, InferenceCore
+from xmem_core.inference.core import EngineError, InferenceCore, StepCancelledError
 from xmem_core.inference.prefetch import FramePrefetcher
 from xmem_core.inference.preprocess import (
     OUTPUT_TILE_ELEMENTS,
@@ -82,6 +82,7 @@ class VideoSession:
             torch.backends.cudnn.benchmark = True  # fixed input shape per session
         self._keyframes: dict[int, np.ndarray] = {}
         self._cancel = threading.Event()
+        self.core.cancel_event = self._cancel  # cancel() also stops the frame in progress, between two stages
 
     # ------------------------------------------------------------ keyframes
     @property
@@ -122,7 +123,7 @@ class VideoSession:
         self.core.update_config(config)
 
     def cancel(self) -> None:
-        """Ask a running `propagate()` to stop before its next frame (thread-safe)."""
+        """Ask a running `propagate()` to stop at the next stage boundary of its current frame (thread-safe)."""
         self._cancel.set()
 
     # ----------------------------------------------------------- propagation
@@ -141,7 +142,7 @@ class VideoSession:
         Visits start, start±1, ... up to `stop` (inclusive), the clip's end, or, with stop_at_keyframe,
         the frame before the next keyframe. Without stop_at_keyframe, keyframes met on the way are fed as
         corrections (memory frames) unless overwrite_keyframes, which predicts them like any frame.
-        Stop iterating or call cancel() to cancel between frames.
+        Stop iterating, or call cancel() (any thread): the frame in progress stops at its next stage boundary.
         """
         if direction not in (1, -1):
             raise EngineError("direction must be +1 (forward) or -1 (backward)")
@@ -161,7 +162,12 @@ class VideoSession:
                 if idx != start and overwrite_keyframes:
                     user_mask = None
                 image = here(frames.get(idx))
-                yield self._process(idx, image, user_mask, end=(idx == last and idx != start), with_prob=with_prob)
+                try:
+                    result = self._process(idx, image, user_mask, end=(idx == last and idx != start),
+                                           with_prob=with_prob)
+                except StepCancelledError:
+                    return
+                yield result
 
     def _prepare_stages(self) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], torch.Tensor]]:
         """(work done in the prefetch thread ahead of the network, work done here). Frames are always decoded
