@@ -34,7 +34,7 @@ def model_card_jf(weights: Path) -> str | None:
 
 
 def weights_line(weights: str | None) -> str:
-    """"xmem-lite.pth (shipped default) · model card: J&F 50.1 on davis16-dev" or what is known of it."""
+    """"xmem-lite.pth (shipped default) · model card: J&F 59.6 on davis16-dev" or what is known of it."""
     path = Path(weights) if weights else default_weights()
     if path is None:
         return "no weights found (resources/weights is empty)"
