@@ -76,6 +76,14 @@ class StageConfig:
         self.warmup_iterations = round(self.warmup_iterations * f)
         self.iterations = iterations
 
+    def rescale_total(self, total: int) -> None:
+        """`rescale` so that `total_iterations` becomes `total` (main : fine-tune ratio kept, at least 1 main)."""
+        video = any(d.kind != "static" for d in self.data)
+        share = self.iterations / max(self.total_iterations, 1) if video else 1.0
+        self.rescale(max(1, round(total * share)))
+        if video:
+            self.finetune_iterations = max(0, total - self.iterations)
+
     def effective_lr(self) -> float:
         """`lr` scaled from `lr_reference_batch` to `batch_size` by `lr_scaling`."""
         ref = self.lr_reference_batch or self.batch_size
@@ -110,9 +118,17 @@ class TrainConfig:
     out_dir: str = "runs/train"
     seed: int = 14159265
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # fp16 autocast + GradScaler (CUDA only)
+    amp: bool = True  # mixed-precision autocast (CUDA only; dtype from amp_dtype)
+    amp_dtype: str = "auto"  # auto (bf16 where the GPU has it, else fp16) | bf16 (no GradScaler) | fp16 (+GradScaler)
+    channels_last: bool = True  # NHWC layout of the network and its input frames (tensor-core convolutions)
+    fused_adamw: bool = True  # fused AdamW kernel on CUDA (the CPU keeps the foreach implementation)
+    cudnn_benchmark: bool = True  # cuDNN autotuning (input shapes are fixed within a stage)
+    tf32: bool = True  # TF32 matmuls/convolutions for the fp32 work on CUDA (loss, aggregation, no-AMP runs)
+    compile: bool = False  # torch.compile the per-frame stages (encode_key/encode_value/segment); eager on failure
+    compile_mode: str = "default"  # torch.compile mode: default | max-autotune-no-cudagraphs
     num_workers: int = 4
     worker_start: str = "forkserver"  # loader workers' start method: forkserver | spawn | fork (fork can deadlock)
+    persistent_workers: bool = True  # keep loader workers alive for the whole stage (started before the model builds)
     pin_memory: bool = True
     prefetch_factor: int = 4
     cache_mb: int = 512  # decoded-frame cache per worker process (0 disables)
@@ -130,6 +146,8 @@ class TrainConfig:
 CHOICES = {  # (class, field) -> allowed values (the model name is checked by ModelConfig.by_name)
     (TrainConfig, "stage_transfer_init"): ("orthogonal", "zeros"),
     (TrainConfig, "worker_start"): ("forkserver", "spawn", "fork"),
+    (TrainConfig, "amp_dtype"): ("auto", "bf16", "fp16"),
+    (TrainConfig, "compile_mode"): ("default", "max-autotune-no-cudagraphs"),
     (StageConfig, "lr_scaling"): ("none", "linear", "sqrt"),
     (DataSource, "kind"): ("static", "davis", "youtube"),
     (DataSource, "layout"): ("auto", "split", "flat", "davis"),
@@ -144,9 +162,16 @@ AT_LEAST = {  # (class, field) -> smallest allowed value
 }
 
 
+FLAGS = ("amp", "channels_last", "fused_adamw", "cudnn_benchmark", "tf32", "compile", "persistent_workers",
+         "pin_memory", "half_weights", "imagenet", "tensorboard")  # TrainConfig switches: JSON booleans only
+
+
 def validate(cfg: TrainConfig) -> None:
     """Raise ValueError naming the first field whose value is not one of its choices or is below its minimum."""
     ModelConfig.by_name(cfg.model)  # an unknown model name raises, listing the known ones
+    for name in FLAGS:
+        if not isinstance(getattr(cfg, name), bool):
+            raise ValueError(f"{name} must be true or false, not {getattr(cfg, name)!r}")
     items: list[tuple[str, Any]] = [("", cfg)]
     for i, st in enumerate(cfg.stages):
         items.append((f"stages.{i}.", st))

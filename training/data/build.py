@@ -49,22 +49,27 @@ def _worker_init(_: int) -> None:
 
 def build_loader(
     dataset: Dataset, stage: StageConfig, cfg: TrainConfig, stage_index: int, start: int,
-    rank: int = 0, world: int = 1, pin: bool = False,
+    rank: int = 0, world: int = 1, pin: bool = False, end: int | None = None,
 ) -> tuple[DataLoader, IterationSampler]:
-    """Loader yielding one batch per iteration for iterations [start, total) of the stage.
+    """Loader yielding one batch per iteration for iterations [start, end) of the stage (end: the stage's total).
 
     Worker processes start by `cfg.worker_start` (checked by `config.validate`): forkserver by default, since a
     worker forked from a process whose OpenMP threads have run (after an evaluation, say) can deadlock on a lock
-    held by a thread that was not copied.
+    held by a thread that was not copied. They start when the loader is first iterated (the trainer does that
+    before building the network, so both happen at once) and, with `persistent_workers`, live as long as the
+    loader. The loader's own generator seeds the workers, so starting it early leaves the global RNG alone.
     """
     local_batch = max(1, stage.batch_size // world)
-    sampler = IterationSampler(len(dataset), local_batch, cfg.seed, start, stage.total_iterations,
-                               curriculum(stage), stage_index, rank, world)
+    sampler = IterationSampler(len(dataset), local_batch, cfg.seed, start,
+                               stage.total_iterations if end is None else end, curriculum(stage), stage_index, rank,
+                               world)
     workers = cfg.num_workers
     loader = DataLoader(
         dataset, batch_size=local_batch, sampler=sampler, drop_last=True, num_workers=workers,
         pin_memory=pin, worker_init_fn=_worker_init if workers else None,
-        prefetch_factor=cfg.prefetch_factor if workers else None, persistent_workers=False,
+        prefetch_factor=cfg.prefetch_factor if workers else None,
+        persistent_workers=bool(workers) and cfg.persistent_workers,
         multiprocessing_context=cfg.worker_start if workers else None,
+        generator=torch.Generator().manual_seed(cfg.seed + 1000 * stage_index + rank),
     )
     return loader, sampler
