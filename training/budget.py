@@ -3,7 +3,8 @@
 `TimeBudget` holds the deadline of the whole invocation and how long saving takes. At the start of each stage it
 grants the stage a share of the time left (by the stage's planned work), and a `StagePacer` then:
   * measures seconds per iteration after the first `skip` iterations (cuDNN autotuning, compilation, the loader
-    filling its queue) over `probe` iterations, and asks for a plan: the stage's iteration count becomes what fits
+    filling its queue) over `probe` iterations (or a tenth of the stage's share, if that comes first), and asks
+    for a plan: the stage's iteration count becomes what fits
     before its share ends, less the time to save; `StageConfig.rescale_total` moves the LR drops, LR warm-up,
     bootstrapped-CE warm-up, skip curriculum and fine-tune with it;
   * re-checks every `probe` iterations and asks for a smaller plan when the recent pace would overrun the share;
@@ -38,11 +39,12 @@ class Action(Enum):
 class TimeBudget:
     """The deadline of one invocation (`minutes` from construction) and the time kept back for saving."""
 
-    def __init__(self, minutes: float, clock: Clock = time.monotonic, save_s: float = 0.0) -> None:
+    def __init__(self, minutes: float, clock: Clock = time.monotonic, save_s: float = 0.0,
+                 start: float | None = None) -> None:
         if minutes <= 0:
             raise ValueError(f"time budget must be positive, not {minutes}")
         self.clock = clock
-        self.start = clock()
+        self.start = clock() if start is None else start  # e.g. when the command started
         self.deadline = self.start + minutes * 60
         self.total_s = minutes * 60
         # time to write a checkpoint + weights (+ fp16 weights); raised to what saving really takes
@@ -77,8 +79,10 @@ class TimeBudget:
 class StagePacer:
     """Paces one stage inside its share of a `TimeBudget` (see the module docstring)."""
 
-    def __init__(self, budget: TimeBudget, end: float, start_it: int, skip: int = 3, probe: int = 10) -> None:
+    def __init__(self, budget: TimeBudget, end: float, start_it: int, skip: int = 3, probe: int = 10,
+                 probe_share: float = 0.1) -> None:
         self.budget, self.end = budget, end
+        self.probe_s = probe_share * max(end - budget.clock(), 0.0)  # or probe for this long (short stages)
         self.skip, self.probe = skip, probe
         self.start_it = start_it
         self.t0: float | None = None  # clock at the end of the skipped iterations
@@ -99,11 +103,12 @@ class StagePacer:
         return max(mean, recent)
 
     def fit(self, done: int) -> int:
-        """Total iterations of the stage that end by its share, less the saving time (at least `done`)."""
+        """Total iterations of the stage that end by its share, less the saving time and the cut's margin of 1.5
+        iterations (at least `done`)."""
         rate = self.rate(done)
         if rate is None:
             return done
-        left = self.end - self.budget.save_s - self.budget.clock()
+        left = self.end - self.budget.save_s - 1.5 * rate - self.budget.clock()  # the cut's margin, kept clear
         self.last = (done, self.budget.clock())
         self.planned = True
         return done + max(int(left / rate), 0)
@@ -119,10 +124,11 @@ class StagePacer:
         if ran == self.skip:
             self.t0, self.it0 = now, done
             self.last = (done, now)
-        if self.t0 is None or done - self.it0 < self.probe:
+        if self.t0 is None or done == self.it0:
             return Action.GO
+        probed = done - self.it0 >= self.probe or (done - self.it0 >= 2 and now - self.t0 >= self.probe_s)
         if not self.planned:
-            return Action.PLAN
+            return Action.PLAN if probed else Action.GO
         it_l, _ = self.last
         if done - it_l >= self.probe:
             rate = self.rate(done) or 0.0

@@ -111,15 +111,16 @@ class Trainer:
     """Runs the configured stages in order; `resume` continues from a checkpoint written by this class.
 
     stop_after: stop (with a checkpoint) after this many iterations. time_budget: minutes for this invocation
-    (`training.budget`): the schedule is fitted to it and the final weights are written before it ends.
+    (`training.budget`), counted from `started` (a `clock` time; default now): the schedule is fitted to it and the
+    final weights are written before it ends.
     """
 
     def __init__(self, cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True,
                  stop_after: int | None = None, time_budget: float | None = None,
-                 clock: Any = time.monotonic) -> None:
+                 clock: Any = time.monotonic, started: float | None = None) -> None:
         validate(cfg)
         self.cfg = cfg
-        self.budget = TimeBudget(time_budget, clock) if time_budget else None
+        self.budget = TimeBudget(time_budget, clock, start=started) if time_budget else None
         self.stop_left = stop_after  # iterations left in this invocation (None = run to the end)
         self.out = Path(cfg.out_dir)
         self.rank, self.world, local = _dist_env()
