@@ -19,13 +19,14 @@ from xmem_core.config import ModelConfig
 
 @dataclass
 class DataSource:
-    """One dataset folder. kind: "static" (image+mask pairs), "davis" or "youtube" (video clips)."""
+    """One dataset folder. kind: "static" (image+mask pairs), "davis" or "youtube" (video clips), or "paste"
+    (image+mask pairs whose objects a video stage pastes onto clips as extra objects; never sampled on their own)."""
 
     path: str
     kind: str = "static"
     repeat: int = 1  # how many times the source is listed (paper: DAVIS ×5, BIG/HRSOD ×5)
-    layout: str = "auto"  # static only: auto | split | flat | davis
-    every: int = 1  # static only: keep every k-th pair (e.g. frames of a video dataset)
+    layout: str = "auto"  # static/paste only: auto | split | flat | davis
+    every: int = 1  # static/paste only: keep every k-th pair (e.g. frames of a video dataset)
     subset: str | None = None  # video only: text file of clip names to keep
     paste: bool = False  # video only: compose multi-object samples by pasting other clips' objects
 
@@ -59,13 +60,17 @@ class StageConfig:
     end_warm: int = 70_000
     top_p: float = 0.15
     crop_scale: list[float] = field(default_factory=lambda: [0.36, 1.0])
-    paste_prob: float = 0.5
+    paste_prob: float = 0.5  # chance to paste objects onto a sample (sources with paste=true)
+    paste_image_prob: float = 0.5  # chance that a pasted object comes from a "paste" source rather than a clip
     max_short: int = 0  # decode frames at most this short side (0 = full size); saves time for small crops
 
     @property
     def total_iterations(self) -> int:
-        video = any(d.kind != "static" for d in self.data)
-        return self.iterations + (self.finetune_iterations if video else 0)
+        return self.iterations + (self.finetune_iterations if self.is_video else 0)
+
+    @property
+    def is_video(self) -> bool:
+        return any(d.kind in ("davis", "youtube") for d in self.data)
 
     def rescale(self, iterations: int) -> None:
         """Set `iterations`, scaling LR steps, loss warm-up and fine-tune length proportionally."""
@@ -78,10 +83,9 @@ class StageConfig:
 
     def rescale_total(self, total: int) -> None:
         """`rescale` so that `total_iterations` becomes `total` (main : fine-tune ratio kept, at least 1 main)."""
-        video = any(d.kind != "static" for d in self.data)
-        share = self.iterations / max(self.total_iterations, 1) if video else 1.0
+        share = self.iterations / max(self.total_iterations, 1) if self.is_video else 1.0
         self.rescale(max(1, round(total * share)))
-        if video:
+        if self.is_video:
             self.finetune_iterations = max(0, total - self.iterations)
 
     def effective_lr(self) -> float:
@@ -149,7 +153,7 @@ CHOICES = {  # (class, field) -> allowed values (the model name is checked by Mo
     (TrainConfig, "amp_dtype"): ("auto", "bf16", "fp16"),
     (TrainConfig, "compile_mode"): ("default", "max-autotune-no-cudagraphs"),
     (StageConfig, "lr_scaling"): ("none", "linear", "sqrt"),
-    (DataSource, "kind"): ("static", "davis", "youtube"),
+    (DataSource, "kind"): ("static", "davis", "youtube", "paste"),
     (DataSource, "layout"): ("auto", "split", "flat", "davis"),
 }
 AT_LEAST = {  # (class, field) -> smallest allowed value

@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         # bad config files, --set paths or values: say which, without a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if cfg.init_weights and not Path(cfg.init_weights).is_file() and not args.resume:
+        print(f"error: init weights {cfg.init_weights} not found (run from the repository root, or pass "
+              "--init-weights)", file=sys.stderr)
+        return 2
     if args.dump_config:
         import json
 

@@ -14,28 +14,33 @@ from training.data.video import VideoAugment, VideoDataset, find_clips
 
 def is_static(stage: StageConfig) -> bool:
     kinds = {d.kind for d in stage.data}
-    if not kinds:
-        raise ValueError(f"stage {stage.name!r} has no data sources")
+    if not kinds - {"paste"}:
+        raise ValueError(f"stage {stage.name!r} has no static or video data sources")
     if "static" in kinds and len(kinds) > 1:
-        raise ValueError(f"stage {stage.name!r} mixes static and video sources")
+        raise ValueError(f"stage {stage.name!r} mixes static sources with video or paste sources")
     return kinds == {"static"}
 
 
 def build_dataset(stage: StageConfig, cfg: TrainConfig) -> Dataset:
-    """The stage's dataset: all sources concatenated, each listed `repeat` times."""
+    """The stage's dataset: all sources concatenated, each listed `repeat` times ("paste" sources: donors only)."""
     cache = cfg.cache_mb * 2**20
     if is_static(stage):
         pairs = []
         for src in stage.data:
             pairs += find_pairs(src.path, src.layout, src.every) * src.repeat
         return StaticImageDataset(pairs, stage.size, stage.num_frames, stage.max_objects, None, stage.max_short, cache)
-    clips, repeats = [], []
+    clips, repeats, paste_images = [], [], []
     for src in stage.data:
+        if src.kind == "paste":
+            paste_images += find_pairs(src.path, src.layout, src.every) * src.repeat
+            continue
         found = find_clips(src.path, 5 if src.kind == "youtube" else 1, src.paste, src.subset, stage.num_frames)
         clips += found
         repeats += [src.repeat] * len(found)
-    aug = VideoAugment(crop_scale=tuple(stage.crop_scale), paste_prob=stage.paste_prob)
-    return VideoDataset(clips, stage.size, stage.num_frames, stage.max_objects, aug, repeats, stage.max_short, cache)
+    aug = VideoAugment(crop_scale=tuple(stage.crop_scale), paste_prob=stage.paste_prob,
+                       paste_image_prob=stage.paste_image_prob)
+    return VideoDataset(clips, stage.size, stage.num_frames, stage.max_objects, aug, repeats, stage.max_short, cache,
+                        paste_images)
 
 
 def curriculum(stage: StageConfig) -> SkipCurriculum:
