@@ -141,3 +141,22 @@ def test_trainer_survives_a_compile_failure_in_backward(data_root: Path, tmp_pat
     assert "[compile] failed at main:0" in capsys.readouterr().out
     rows = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 and all("nan" not in r.split(",")[6] for r in rows[1:])
+
+
+def test_per_frame_stages_trace_without_graph_breaks() -> None:
+    """What `--compile` compiles must be one graph per stage (a break splits it, and per-shape recompiles of the
+    pieces soon hit dynamo's limit and fall back to eager); checked with dynamo's tracer, no compiler needed."""
+    import torch._dynamo as dynamo
+
+    net = _tiny_net().to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    feats = net.encode_key(x)
+    masks, hidden = torch.rand(2, 2, 32, 32), torch.zeros(2, 2, net.config.hidden_dim, 2, 2)
+    value, hidden = net.encode_value(x, feats.f16, hidden, masks, True)
+    readout = torch.randn(2, 2, value.shape[2], 2, 2)
+    calls = [(net.encode_key, (x, True, True)), (net.encode_value, (x, feats.f16, hidden, masks, False)),
+             (net.segment, (feats, readout, hidden, True, torch.ones(2, 2), True))]
+    for fn, args in calls:
+        dynamo.reset()
+        report = dynamo.explain(fn)(*args)
+        assert report.graph_break_count == 0, (fn.__name__, [b.reason.splitlines()[0] for b in report.break_reasons])
