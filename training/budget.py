@@ -61,10 +61,13 @@ class TimeBudget:
     def note_eval(self, seconds: float) -> None:
         self.eval_s = seconds
 
+    def eval_reserve(self) -> float:
+        """Time to keep for an evaluation: 1.2× the last one's duration (a tenth of the budget before any)."""
+        return 1.2 * (self.eval_s if self.eval_s is not None else 0.1 * self.total_s)
+
     def allows_eval(self) -> bool:
-        """An evaluation fits: its last duration (or a tenth of the budget, before any) plus saving, with a margin."""
-        need = self.eval_s if self.eval_s is not None else 0.1 * self.total_s
-        return self.remaining() >= 1.2 * need + self.save_s
+        """An evaluation fits in the time left (it cannot be interrupted)."""
+        return self.remaining() >= self.eval_reserve()
 
     def stage_end(self, stages: list[StageConfig], si: int, done: int = 0) -> float:
         """Clock time by which stage `si` (at iteration `done`) should end: its share of the time left by work,
@@ -80,8 +83,9 @@ class StagePacer:
     """Paces one stage inside its share of a `TimeBudget` (see the module docstring)."""
 
     def __init__(self, budget: TimeBudget, end: float, start_it: int, skip: int = 3, probe: int = 10,
-                 probe_share: float = 0.1) -> None:
+                 probe_share: float = 0.1, eval_after: bool = False) -> None:
         self.budget, self.end = budget, end
+        self.eval_after = eval_after  # the stage ends with an evaluation: keep time for it in the plan
         self.probe_s = probe_share * max(end - budget.clock(), 0.0)  # or probe for this long (short stages)
         self.skip, self.probe = skip, probe
         self.start_it = start_it
@@ -102,13 +106,17 @@ class StagePacer:
         recent = (now - t_l) / (done - it_l) if done > it_l and it_l >= self.it0 else 0.0
         return max(mean, recent)
 
+    def kept(self) -> float:
+        """Seconds of the stage's share kept back from training: the save, and the stage-end evaluation if any."""
+        return self.budget.save_s + (self.budget.eval_reserve() if self.eval_after else 0.0)
+
     def fit(self, done: int) -> int:
-        """Total iterations of the stage that end by its share, less the saving time and the cut's margin of 1.5
-        iterations (at least `done`)."""
+        """Total iterations of the stage that end by its share, less the time kept back (`kept`) and the cut's
+        margin of 1.5 iterations (at least `done`)."""
         rate = self.rate(done)
         if rate is None:
             return done
-        left = self.end - self.budget.save_s - 1.5 * rate - self.budget.clock()  # the cut's margin, kept clear
+        left = self.end - self.kept() - 1.5 * rate - self.budget.clock()  # the cut's margin, kept clear
         self.last = (done, self.budget.clock())
         self.planned = True
         return done + max(int(left / rate), 0)
@@ -132,7 +140,7 @@ class StagePacer:
         it_l, _ = self.last
         if done - it_l >= self.probe:
             rate = self.rate(done) or 0.0
-            if now + (total - done) * rate + self.budget.save_s > self.end + max(5.0, 0.02 * self.budget.total_s):
+            if now + (total - done) * rate + self.kept() > self.end + max(5.0, 0.02 * self.budget.total_s):
                 return Action.PLAN
             self.last = (done, now)
         return Action.GO

@@ -227,7 +227,8 @@ class Trainer:
         if it < stage.total_iterations:
             pacer = None
             if self.budget is not None:
-                pacer = StagePacer(self.budget, self.budget.stage_end(self.cfg.stages, si, start), start)
+                pacer = StagePacer(self.budget, self.budget.stage_end(self.cfg.stages, si, start), start,
+                                   eval_after=bool(self.cfg.eval.root) and self.main)
             cur = curriculum(stage)
             bar = tqdm(total=stage.total_iterations, initial=start, desc=stage.name, disable=not self.progress,
                        dynamic_ncols=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -104,10 +105,15 @@ def test_pacer_replans_on_a_slowdown_and_cuts_before_the_deadline() -> None:
 def test_eval_only_when_it_fits() -> None:
     clock = FakeClock()
     budget = TimeBudget(10, clock, save_s=10)
-    assert budget.allows_eval()  # 60 s (a tenth) assumed before any evaluation
+    assert budget.allows_eval() and budget.eval_reserve() == pytest.approx(72)  # a tenth (+20 %) before any
     budget.note_eval(100)
-    clock.t += 600 - 120
-    assert not budget.allows_eval() and budget.remaining() == 120
+    clock.t += 600 - 121
+    assert budget.allows_eval()
+    clock.t += 2
+    assert not budget.allows_eval()  # 119 s left, 120 s needed
+    # a stage that ends with an evaluation keeps its time (and the save's) out of the plan
+    pacer = StagePacer(budget, clock.t + 100, 0, eval_after=True)
+    assert pacer.kept() == pytest.approx(10 + 120)
 
 
 def _timed_steps(monkeypatch: pytest.MonkeyPatch, clock: FakeClock, seconds: Callable[[int], float]) -> None:
@@ -173,3 +179,26 @@ def test_tiny_preset_end_to_end_within_its_budget(tmp_path: Path, capsys: pytest
     assert (tmp_path / "run" / "final.pth").exists()
     assert "[budget]" in capsys.readouterr().out  # the plan (or a cut) was reported
     assert elapsed <= 24 + 3  # the budget, plus leaving the function (the weights were written before 24 s)
+
+
+def test_trainer_keeps_time_for_the_final_evaluation(data_root: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With evaluation on, the plan keeps time for the stage-end evaluation (which cannot be interrupted)."""
+    import training.evaluate
+
+    clock = FakeClock()
+    _timed_steps(monkeypatch, clock, lambda it: 2.0)
+    real_eval = training.evaluate.evaluate_davis
+
+    def slow_eval(*a: Any, **k: Any) -> Any:
+        clock.t += 8.0
+        return real_eval(*a, **k)
+
+    monkeypatch.setattr(training.evaluate, "evaluate_davis", slow_eval)
+    out = tmp_path / "run"
+    cfg = _config(data_root, out, [_main_stage(data_root, 200)], str(data_root / "davis"))
+    trainer = Trainer(cfg, progress=False, time_budget=1.0, clock=clock)
+    assert trainer.run() is not None and trainer.finished
+    assert len((out / "eval_log.csv").read_text().splitlines()) == 2  # header + the stage-end evaluation
+    assert clock.t - 1000.0 <= 60.0
+    assert torch.load(out / "final.pth", weights_only=True)["meta"]["davis16_dev_JF"] is not None
