@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import time
@@ -324,7 +325,7 @@ class Trainer:
         if not self.main or done == stage.total_iterations:
             return
         if cfg.save_every and done % cfg.save_every == 0:
-            save_weights(run.net, self.out / "weights" / f"{stage.name}_{done:07d}.pth",
+            save_weights(self._plain(run.net), self.out / "weights" / f"{stage.name}_{done:07d}.pth",
                          self._weights_meta(stage, done))
         if cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
             self._checkpoint(run, done)
@@ -338,11 +339,16 @@ class Trainer:
         save_checkpoint(self.out / "checkpoints" / "last.pth", stage=run.si, it=it, net=run.net, optimizer=run.opt,
                         scheduler=run.sched, scaler=run.scaler, config=to_dict(self.cfg))
 
+    def _plain(self, net: XMem) -> XMem:
+        """The network with its weights in the standard layout, for weights files (a copy when training NHWC)."""
+        return copy.deepcopy(net).to(memory_format=torch.contiguous_format) if self.cfg.channels_last else net
+
     def _save_weights(self, stage: StageConfig, done: int, net: XMem) -> None:
         """`weights/<stage>_final.pth` and `final.pth` (fp16 with `half_weights`)."""
         meta = self._weights_meta(stage, done)
-        save_weights(net, self.out / "weights" / f"{stage.name}_final.pth", meta)
-        save_weights(net, self.out / "final.pth", meta, half=self.cfg.half_weights)
+        plain = self._plain(net)
+        save_weights(plain, self.out / "weights" / f"{stage.name}_final.pth", meta)
+        save_weights(plain, self.out / "final.pth", meta, half=self.cfg.half_weights)
         self.final_weights = self.out / "final.pth"
 
     def _finish_stage(self, run: StageRun) -> None:

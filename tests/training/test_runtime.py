@@ -160,3 +160,15 @@ def test_per_frame_stages_trace_without_graph_breaks() -> None:
         dynamo.reset()
         report = dynamo.explain(fn)(*args)
         assert report.graph_break_count == 0, (fn.__name__, [b.reason.splitlines()[0] for b in report.break_reasons])
+
+
+def test_weights_files_keep_the_standard_layout(data_root: Path, tmp_path: Path) -> None:
+    """Training runs NHWC, but the weights it writes are plain contiguous tensors (what the engine and tools expect)."""
+    cfg = _config(data_root, tmp_path / "run", [_main_stage(data_root, 2)])
+    assert cfg.channels_last
+    trainer = Trainer(cfg, progress=False)
+    final = trainer.run()
+    assert trainer.net is not None and trainer.net.key_proj.key_proj.weight.is_contiguous(
+        memory_format=torch.channels_last) and not trainer.net.key_proj.key_proj.weight.is_contiguous()
+    state = torch.load(final, weights_only=True)["state_dict"]
+    assert all(v.is_contiguous() for v in state.values())
