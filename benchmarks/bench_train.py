@@ -39,6 +39,7 @@ from training.losses import LossConfig  # noqa: E402
 from training.runtime import (  # noqa: E402
     FrameStages,
     amp_dtype,
+    check_device,
     configure_backends,
     make_optimizer,
     needs_scaler,
@@ -154,6 +155,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark described by `args` (see `parse_args`); returns the result dictionary."""
     cfg, stage = _train_config(args)
     device = resolve_device(args.device)
+    check_device(device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if args.threads > 0:

@@ -19,6 +19,16 @@ from xmem_core.model.network import XMem
 log = logging.getLogger(__name__)
 
 
+def check_device(device: torch.device) -> None:
+    """ValueError with a one-line reason when `device` is a CUDA device this process cannot use."""
+    if device.type != "cuda":
+        return
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device} was asked for, but torch {torch.__version__} sees no CUDA GPU")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device} was asked for, but only {torch.cuda.device_count()} CUDA GPU(s) exist")
+
+
 def amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
     """The autocast dtype (None = fp32). AMP is CUDA-only; "auto" picks bf16 where the GPU supports it, else fp16."""
     if not cfg.amp or device.type != "cuda":

@@ -23,7 +23,15 @@ from training.data.sampling import IterationSampler, sample_seed
 from training.logs import EVAL_FIELDS, TRAIN_FIELDS, CsvLog, Meter, TensorBoard
 from training.losses import LossConfig
 from training.model_init import build_initial, model_config, transfer
-from training.runtime import FrameStages, amp_dtype, configure_backends, make_optimizer, needs_scaler, prepare_network
+from training.runtime import (
+    FrameStages,
+    amp_dtype,
+    check_device,
+    configure_backends,
+    make_optimizer,
+    needs_scaler,
+    prepare_network,
+)
 from training.step import ClipModel, TrainStep
 from xmem_core.model.checkpoint import save_weights
 from xmem_core.model.network import XMem
@@ -133,6 +141,7 @@ class Trainer:
             self.device = torch.device("cuda", local) if dev.type == "cuda" else dev
         else:
             self.device = resolve_device(cfg.device)
+        check_device(self.device)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         if cfg.threads > 0:

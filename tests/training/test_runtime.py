@@ -172,3 +172,19 @@ def test_weights_files_keep_the_standard_layout(data_root: Path, tmp_path: Path)
         memory_format=torch.channels_last) and not trainer.net.key_proj.key_proj.weight.is_contiguous()
     state = torch.load(final, weights_only=True)["state_dict"]
     assert all(v.is_contiguous() for v in state.values())
+
+
+def test_unusable_cuda_is_a_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from training.runtime import check_device
+    from training.train import main
+
+    check_device(torch.device("cpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        check_device(torch.device("cuda", 0))
+    assert main(["--preset", "tiny", "--device", "cuda", "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: device cuda:0 was asked for")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="only 1 CUDA GPU"):
+        check_device(torch.device("cuda", 1))
