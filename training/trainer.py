@@ -80,6 +80,22 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return dev
 
 
+def restore_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Load an optimiser state saved by any run (CPU, foreach or fused) into `opt`, keeping `opt`'s kernel choice.
+
+    `load_state_dict` takes the saver's `fused`/`foreach` flags and leaves `step` counters where the saver's flags
+    put them (on the host unless fused); a fused kernel needs them as float32 on the parameters' device.
+    """
+    flags = [(g.get("fused"), g.get("foreach")) for g in opt.param_groups]
+    opt.load_state_dict(state)
+    for g, (fused, foreach) in zip(opt.param_groups, flags, strict=True):
+        g["fused"], g["foreach"] = fused, foreach
+        for p in g["params"] if fused else []:
+            st = opt.state.get(p, {})
+            if "step" in st:
+                st["step"] = st["step"].to(device=p.device, dtype=torch.float32)
+
+
 def _dist_env() -> tuple[int, int, int]:
     """(rank, world, local_rank) from torchrun's environment variables."""
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
@@ -220,10 +236,7 @@ class Trainer:
         return self._loop(run, start)
 
     def _restore(self, resume: dict[str, Any], opt: Any, sched: Any, scaler: Any) -> None:
-        flags = [(g.get("fused"), g.get("foreach")) for g in opt.param_groups]
-        opt.load_state_dict(resume["optimizer"])
-        for g, (fused, foreach) in zip(opt.param_groups, flags, strict=True):  # this device's kernels, not the saver's
-            g["fused"], g["foreach"] = fused, foreach
+        restore_optimizer(opt, resume["optimizer"])
         sched.load_state_dict(resume["scheduler"])
         if scaler.is_enabled() and resume["scaler"]:  # a bf16/fp32 run saved a disabled (empty) scaler
             scaler.load_state_dict(resume["scaler"])

@@ -188,3 +188,23 @@ def test_unusable_cuda_is_a_message(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ValueError, match="only 1 CUDA GPU"):
         check_device(torch.device("cuda", 1))
+
+
+def test_fused_optimizer_resumes_from_a_foreach_state() -> None:
+    """A checkpoint of a CPU/foreach run resumed with the fused kernel: flags stay fused, step counters move to the
+    parameters' device as float32 (what the fused kernel needs), and the step runs."""
+    from training.trainer import restore_optimizer
+
+    p = torch.nn.Parameter(torch.ones(4))
+    saver = torch.optim.AdamW([p], lr=1e-3, foreach=True)
+    p.grad = torch.ones(4)
+    saver.step()
+    q = torch.nn.Parameter(p.detach().clone())
+    fused = torch.optim.AdamW([q], lr=1e-3, fused=True)
+    restore_optimizer(fused, saver.state_dict())
+    assert fused.param_groups[0]["fused"] and not fused.param_groups[0]["foreach"]
+    step = fused.state[q]["step"]
+    assert step.dtype == torch.float32 and step.device == q.device and float(step) == 1.0
+    q.grad = torch.ones(4)
+    fused.step()
+    assert float(fused.state[q]["step"]) == 2.0
