@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from app.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("XMem Annotator")
+    app.setApplicationName("XMem Studio")
     app.setOrganizationName("xmem")
     win = MainWindow()
     win.show()

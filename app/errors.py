@@ -40,5 +40,17 @@ def describe(exc: BaseException, context: str = "") -> tuple[str, str]:
     return (f"Error{where}", f"{name}: {msg}")
 
 
+def describe_write_failure(folder: object, exc: OSError, unsaved: int, stopped: bool) -> tuple[str, str]:
+    """(title, text) when masks could not be written to the workspace: where, why, and that nothing is lost."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    title = "Disk full: masks not saved" if full else "Cannot save masks"
+    what = "Propagation was stopped. " if stopped else ""
+    fix = "free some space" if full else "make the folder writable (or free space)"
+    return (title, f"Masks could not be written to {folder}: {cause}.\n\n{what}The {unsaved} mask(s) not saved are "
+                   f"kept in memory: {fix}, then propagate again or keep editing, and they are saved with the next "
+                   "change. Do not close the clip before that, or they are lost.")
+
+
 class NoWeightsError(RuntimeError):
     """No weights file was chosen and none ships in resources/weights."""

@@ -1,5 +1,9 @@
 """Exporters for compositing software (Qt-free): palette PNGs, per-object binary PNGs, alpha mattes,
-RGBA cutouts, overlay mp4, and a video with alpha (ProRes 4444 .mov). File names carry source frame numbers."""
+RGBA cutouts, overlay mp4, and a video with alpha (ProRes 4444 .mov).
+
+Alpha, RGBA and ProRes carry the matte of the chosen objects with the edge controls of `app.matte` (grow/shrink,
+feather, temporal smoothing). File names follow the source: frame-folder stems, the container's timecode for
+videos that have one (01_00_10_05.png), else the zero-padded frame number."""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from PIL import Image
 
 from app.atomic import atomic_write_bytes
 from app.maskio import encode_palette_png
+from app.matte import EdgeSettings, MatteSource, to_u8
 from app.render import OverlayMode, composite
+from app.timecode import Timecode
 
 
 class Format(StrEnum):
@@ -41,8 +47,9 @@ class ExportCancelledError(Exception):
 
 @dataclass
 class ExportJob:
-    """What to export. `objects` are the ids exported (visible ones by default); frames without masks
-    are exported as empty (all background) unless `only_masked`."""
+    """What to export. `objects` are the ids exported (visible ones by default); `matte_objects` the ids in the
+    alpha / RGBA / ProRes matte (default: `objects`), shaped by `edge`. `stems[f]` names frame f's files
+    (default: zero-padded frame numbers); frames without masks are exported as empty (all background)."""
 
     out_dir: Path
     formats: Sequence[Format]
@@ -51,6 +58,14 @@ class ExportJob:
     frames: Sequence[int]
     fps: float = 25.0
     opacity: float = 0.5
+    matte_objects: Sequence[int] | None = None
+    edge: EdgeSettings = EdgeSettings()
+    stems: Sequence[str] | None = None
+    n_frames: int = 0  # frames in the clip (temporal smoothing stays inside it); 0: last exported frame + 1
+
+    def name(self, frame: int) -> str:
+        """File stem of `frame`'s exported images."""
+        return self.stems[frame] if self.stems is not None else frame_name(frame)
 
 
 def _png(img: Image.Image) -> bytes:
@@ -64,6 +79,17 @@ def _png(img: Image.Image) -> bytes:
 def frame_name(frame: int) -> str:
     """Source frame number, zero padded (e.g. 000042)."""
     return f"{frame:06d}"
+
+
+def frame_stems(n_frames: int, source_names: Sequence[str] | None = None,
+                timecode: Timecode | None = None) -> list[str]:
+    """Export file stems: the source's frame stems (frame folders), else the container timecode (videos with one),
+    else zero-padded frame numbers."""
+    if source_names is not None:
+        return list(source_names)
+    if timecode is not None and timecode.from_container:
+        return [timecode.file_stem(f) for f in range(n_frames)]
+    return [frame_name(f) for f in range(n_frames)]
 
 
 def safe(name: str) -> str:
@@ -93,16 +119,20 @@ def run_export(job: ExportJob, get_frame: Callable[[int], np.ndarray], get_mask:
         videos[Format.PRORES] = _VideoWriter(out / "cutout_alpha.mov", size, job.fps, alpha=True)
         written.append(out / "cutout_alpha.mov")
     total = len(job.frames)
+    n_frames = job.n_frames or (max(job.frames) + 1 if len(job.frames) else 0)
+    matte_ids = job.objects if job.matte_objects is None else job.matte_objects
+    matte = MatteSource(get_mask, size, n_frames, matte_ids, job.edge)
+    need_alpha = any(x in fmts for x in (Format.ALPHA, Format.RGBA, Format.PRORES))
     try:
         for i, f in enumerate(job.frames):
             if cancelled is not None and cancelled():
                 raise ExportCancelledError()
             raw = get_mask(f)
             mask = np.zeros(size, np.uint8) if raw is None else np.where(keep[raw], raw, 0).astype(np.uint8)
-            name = frame_name(f)
+            name = job.name(f)
             need_rgb = any(x in fmts for x in (Format.RGBA, Format.OVERLAY_MP4, Format.PRORES))
             rgb = get_frame(f) if need_rgb else None
-            alpha = ((mask > 0) * 255).astype(np.uint8)
+            alpha = to_u8(matte.alpha(f)) if need_alpha else None
             if Format.PALETTE in fmts:
                 atomic_write_bytes(dirs[Format.PALETTE] / f"{name}.png", encode_palette_png(mask))
             if Format.BINARY in fmts:

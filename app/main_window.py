@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSlider,
@@ -19,18 +18,23 @@ from PySide6.QtWidgets import (
 )
 
 from app import recent
+from app.about import APP_NAME, about_text
 from app.engine.controller import PropagationController
 from app.engine.plan import Mode
+from app.engine.protect import overwrite_warning
 from app.maskio import load_mask
-from app.project import Project
+from app.project import Project, copy_workspace
 from app.render import MODE_LABELS, OverlayMode
 from app.settings import EngineSettings
+from app.timecode import clip_timecode
 from app.ui.actions import Actions
-from app.ui.dialogs import show_error, show_message
+from app.ui.dialogs import ask, show_error, show_message
 from app.ui.editor import EditorView
+from app.ui.empty import dock_placeholder, drop_hint
 from app.ui.export_dialog import ExportDialog
 from app.ui.memory_panel import MemoryPanel
 from app.ui.objects_panel import ObjectsPanel
+from app.ui.prefs import load_int, save_value
 from app.ui.status import StatusBar
 
 VIDEO_FILTER = "Clips (*.mp4 *.mov *.avi *.mkv *.webm);;All files (*)"
@@ -41,7 +45,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, project: Project | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("XMem Annotator")
+        self.setWindowTitle(APP_NAME)
         self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.project: Project | None = None
@@ -53,14 +57,13 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbars()
         self._connect_actions()
-        self.placeholder = QLabel("Open a clip (Ctrl+O) or drop a video / frame folder here")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color:#9aa0a6; font-size:16px")
-        self.setCentralWidget(self.placeholder)
         self.objects_dock = QDockWidget("Objects", self)
+        self.objects_dock.setObjectName("objects_dock")
         self.memory_dock = QDockWidget("Memory", self)
+        self.memory_dock.setObjectName("memory_dock")
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.objects_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.memory_dock)
+        self._show_empty_state()
         self._update_enabled()
         if project is not None:
             self.set_project(project)
@@ -75,12 +78,16 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
+        for n in ("save", "save_as", "close_project"):
+            file.addAction(a[n])
+        file.addSeparator()
         file.addAction(a["import_mask"])
         file.addAction(a["export"])
         file.addSeparator()
         file.addAction(a["quit"])
         edit = mb.addMenu("&Edit")
-        for n in ("undo", "redo", None, "add_object", "rename_object", "toggle_object", "delete_object", None,
+        for n in ("undo", "redo", None, "add_object", "rename_object", "toggle_object", "lock_object",
+                  "delete_object", None,
                   "toggle_keyframe", "clear_frame"):
             edit.addAction(a[n]) if n else edit.addSeparator()
         edit.addSeparator()
@@ -103,7 +110,8 @@ class MainWindow(QMainWindow):
         for n in ("play", "prev", "next", "prev10", "next10", "first", "last", "prev_key", "next_key"):
             nav.addAction(a[n])
         prop = mb.addMenu("&Propagate")
-        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", None, "set_in", "set_out",
+        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "prop_selected_only", None,
+                  "set_in", "set_out",
                   "clear_range", None, "pause", "cancel", None, "reset_memory"):
             prop.addAction(a[n]) if n else prop.addSeparator()
         helpm = mb.addMenu("&Help")
@@ -123,7 +131,7 @@ class MainWindow(QMainWindow):
             tools.addAction(act)
         self.brush_spin = QSpinBox()
         self.brush_spin.setRange(1, 500)
-        self.brush_spin.setValue(20)
+        self.brush_spin.setValue(load_int("brush_size", 20))
         self.brush_spin.setPrefix("⌀ ")
         self.brush_spin.setToolTip("Brush size in source pixels (Shift+wheel, Ctrl+[ / Ctrl+])")
         tools.addWidget(self.brush_spin)
@@ -158,6 +166,8 @@ class MainWindow(QMainWindow):
             "add_object": self.add_object, "delete_object": self.delete_selected_object,
             "rename_object": lambda: self.objects_panel.rename_selected(),
             "toggle_object": lambda: self.objects_panel.toggle_selected(),
+            "lock_object": lambda: self.objects_panel.lock_selected(),
+            "prop_selected_only": self._set_selected_only,
             "toggle_keyframe": self.toggle_keyframe, "clear_frame": self.clear_frame,
             "brush_smaller": lambda: self.editor.canvas.grow_brush(1 / 1.25),
             "brush_bigger": lambda: self.editor.canvas.grow_brush(1.25),
@@ -179,6 +189,7 @@ class MainWindow(QMainWindow):
             "pause": lambda: self.controller.toggle_pause(), "cancel": lambda: self.controller.cancel(),
             "reset_memory": lambda: self.controller.reset_memory(),
             "shortcuts": self.show_shortcuts, "about": self.show_about,
+            "save": self.save_project, "save_as": self.save_as_dialog, "close_project": self.close_clip,
         }
         for name, fn in handlers.items():
             a[name].triggered.connect(lambda _checked=False, fn=fn: self._guard(fn))
@@ -189,6 +200,7 @@ class MainWindow(QMainWindow):
         self.mode_combo.currentIndexChanged.connect(lambda _i: self._set_mode(self.mode_combo.currentData()))
         self.opacity.valueChanged.connect(lambda v: self.editor and self.editor.canvas.set_opacity(v / 100))
         self.brush_spin.valueChanged.connect(lambda v: self.editor and self.editor.canvas.set_brush_size(v))
+        self.brush_spin.valueChanged.connect(lambda v: save_value("brush_size", v))
 
     def _guard(self, fn) -> None:  # noqa: ANN001
         """Run an action handler; without an open clip, clip actions do nothing."""
@@ -214,7 +226,7 @@ class MainWindow(QMainWindow):
         self.close_project()
         self.project = project
         m = project.model
-        self.editor = EditorView(m)
+        self.editor = EditorView(m, timecode=clip_timecode(project.clip_path))
         self.setCentralWidget(self.editor)
         self.objects_panel = ObjectsPanel(m.objects)
         self.objects_panel.add_requested.connect(self.add_object)
@@ -224,11 +236,14 @@ class MainWindow(QMainWindow):
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_dock.setWidget(self.memory_panel)
         c = self.controller = PropagationController(project, parent=self)
+        c.selected_only = self.actions["prop_selected_only"].isChecked()
         c.running_changed.connect(self._on_running)
         c.progress.connect(self.status.set_progress)
         c.status.connect(lambda s: self.status.showMessage(s, 8000))
         c.error.connect(lambda t, s: show_message(self, t, s))
         c.queued_changed.connect(self.status.set_queued)
+        c.device_changed.connect(self.status.set_device)
+        c.settings_fell_back.connect(self.apply_settings)
         self.memory_panel.reset_requested.connect(c.reset_memory)
         cv = self.editor.canvas
         cv.cursor_info.connect(self.status.cursor.setText)
@@ -240,8 +255,10 @@ class MainWindow(QMainWindow):
         cv.set_tool(self.actions.tools.checkedAction().data())
         self._set_mode(self.mode_combo.currentData())
         m.history.changed.connect(self._update_enabled)
+        m.objects.changed.connect(self._update_object_actions)
+        self._update_object_actions()
         m.current_changed.connect(self._on_frame)
-        self.setWindowTitle(f"{project.clip_path.name} — XMem Annotator")
+        self.setWindowTitle(f"{project.clip_path.name} — {APP_NAME}")
         self._update_enabled()
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
                                 f"workspace {project.workspace.root}", 8000)
@@ -296,6 +313,8 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         dlg = ExportDialog(self.project, self)
         dlg.finished_export.connect(lambda p: self.status.showMessage(f"Exported to {dlg.out.text()}", 8000))
+        dlg.preview_changed.connect(lambda pv: self.editor and self.editor.canvas.set_matte_preview(pv))
+        self._export_dlg = dlg
         dlg.show()
 
     def add_object(self) -> None:
@@ -364,7 +383,15 @@ class MainWindow(QMainWindow):
                 self.project.model.objects.select(ids[i])
 
     def propagate(self, mode: Mode) -> bool:
+        """Start a run, after a warning when it would replace other objects' propagated masks."""
+        warning = overwrite_warning(self.project.model, mode, self.controller.selected_only)
+        if warning and not ask(self, "Replace propagated masks?", warning, "Propagate"):
+            self.status.showMessage("Propagation not started.", 4000)
+            return False
         return self.controller.propagate(mode)
+
+    def _set_selected_only(self) -> None:
+        self.controller.selected_only = self.actions["prop_selected_only"].isChecked()
 
     def apply_settings(self, settings: EngineSettings) -> None:
         """Replace the engine settings programmatically (scripts, tests) and refresh the memory panel."""
@@ -406,12 +433,68 @@ class MainWindow(QMainWindow):
             a["redo"].setText(f"&Redo {h.redo_label()}".strip())
 
     def show_shortcuts(self) -> None:
-        from app.ui.help import shortcuts_text
+        from app.ui.help import ShortcutsDialog
 
-        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_text(self.actions))
+        self.shortcuts_dialog = ShortcutsDialog(self.actions, self)
+        self.shortcuts_dialog.show()
+
+    def about_text(self) -> str:
+        return about_text(self.project.settings.weights if self.project else None)
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About", "XMem Annotator — paint, propagate with XMem, correct, export.")
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    # ---- project files and empty state ----
+    def _show_empty_state(self) -> None:
+        self.setCentralWidget(drop_hint())
+        self.objects_dock.setWidget(dock_placeholder("Objects you paint are listed here once a clip is open."))
+        self.memory_dock.setWidget(dock_placeholder("Memory settings and the engine's device and weights appear "
+                                                    "here once a clip is open."))
+        self.setWindowTitle(APP_NAME)
+        self._update_object_actions()
+
+    def _update_object_actions(self) -> None:
+        """Edit ▸ Select object N lists only the objects that exist, by name."""
+        objs = list(self.project.model.objects) if self.project is not None else []
+        for i, act in enumerate(self.actions.select_object):
+            act.setVisible(i < len(objs))
+            if i < len(objs):
+                act.setText(f"Select {i + 1}: {objs[i].name}")
+
+    def save_project(self) -> None:
+        try:
+            self.project.save()
+            self.project.save_memlog()
+        except OSError as exc:
+            show_error(self, exc, "saving the project")
+            return
+        self.status.showMessage(f"Saved to {self.project.workspace.root} (every change is also saved as you go).",
+                                5000)
+
+    def save_as_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Save project as (choose an empty folder)")
+        if path:
+            self.save_as(path)
+
+    def save_as(self, folder: str | Path) -> bool:
+        """Copy the workspace to `folder` (new or empty) and continue there."""
+        if self.controller is not None and self.controller.running:
+            show_message(self, "Cannot save as now", "A propagation is running: wait for it or cancel it first.")
+            return False
+        try:
+            clip, target = self.project.clip_path, copy_workspace(self.project, folder)
+        except (OSError, ValueError) as exc:
+            show_error(self, exc, "saving the project")
+            return False
+        ok = self.open_path(clip, target)
+        if ok:
+            self.status.showMessage(f"Project saved as {target}; you are now working there.", 8000)
+        return ok
+
+    def close_clip(self) -> None:
+        self.close_project()
+        self._show_empty_state()
+        self._update_enabled()
 
     # ---- window events ----
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -430,5 +513,10 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.controller is not None and self.controller.running and not ask(
+                self, "Quit during propagation?", "A propagation is running. Quitting cancels it; the frames it "
+                "has finished are already saved.", "Cancel run and quit"):
+            event.ignore()
+            return
         self.close_project()
         super().closeEvent(event)

@@ -91,10 +91,32 @@ class Project:
         self.workspace.save_memlog(self.model.memlog.to_json())
 
     def close(self) -> None:
+        """Save everything; raises OSError (after closing) when masks kept in memory still cannot be written."""
         try:
+            if not self.masks.flush():
+                exc = self.masks.last_error
+                raise OSError(getattr(exc, "errno", None), f"{len(self.masks.unsaved_frames())} mask(s) could not be "
+                              f"saved to {self.masks.folder}: {getattr(exc, 'strerror', None) or exc}")
             self.save()
             self.save_memlog()
         finally:
             close = getattr(self.frames, "close", None)
             if close:
                 close()
+
+
+def copy_workspace(project: Project, target: str | os.PathLike[str]) -> Path:
+    """Save `project`, then copy its workspace (project.json, masks, memory log) into `target`, which must be a new
+    or empty folder other than the current one; returns the target. Raises ValueError / OSError."""
+    import shutil
+
+    dst = Path(target).resolve()
+    src = project.workspace.root.resolve()
+    if dst == src:
+        raise ValueError("that is the project's current folder: choose a new or empty folder")
+    if dst.exists() and any(dst.iterdir()):
+        raise ValueError(f"{dst} is not empty: choose a new or empty folder")
+    project.save()
+    project.save_memlog()
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst

@@ -100,3 +100,12 @@ def composite(image: np.ndarray, mask: np.ndarray | None, mode: OverlayMode = Ov
     else:
         bg = np.broadcast_to(np.array([0, 177, 64], np.uint8), (h, w, 3))
     return np.where(fg3, image, bg).astype(np.uint8)
+
+
+def matte_cutout(image: np.ndarray, alpha: np.ndarray, green: bool = False) -> np.ndarray:
+    """H×W×3 uint8 preview of a soft matte (H×W float32 in [0, 1]) over a checkerboard or green screen."""
+    from app.matte import composite_matte
+
+    h, w = alpha.shape
+    bg = np.broadcast_to(np.array([0, 177, 64], np.uint8), (h, w, 3)) if green else checkerboard(h, w)
+    return composite_matte(image, alpha, bg)

@@ -66,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--objects", type=int, default=3, help="object slots per sample (max_objects)")
     p.add_argument("--iterations", type=int, default=50, help="timed iterations per pass")
     p.add_argument("--warmup", type=int, default=5, help="untimed iterations first (cuDNN autotuning, compile)")
-    p.add_argument("--amp", default="auto", choices=["auto", "bf16", "fp16", "off"], help="CUDA autocast")
+    p.add_argument("--amp", nargs="?", const="auto", default="auto", choices=["auto", "bf16", "fp16", "off"],
+                   help="CUDA autocast (a bare --amp means auto)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--fused-adamw", action=argparse.BooleanOptionalAction, default=True)

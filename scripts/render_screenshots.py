@@ -3,8 +3,10 @@
     python scripts/render_screenshots.py                       # bundled sample clip + shipped weights
     python scripts/render_screenshots.py --clip my.mp4 --mask first.png --weights XMem.pth
 
-Writes docs/screenshots/main_window.png, timeline.png and modes.png. Runs with QT_QPA_PLATFORM=offscreen
-(set automatically when no display is available).
+Writes docs/screenshots/: main_window.png (--window size), main_window_1366x768.png (a small laptop screen),
+timeline.png, cutout_checker.png, matte_preview.png and export_dialog.png (feathered matte previewed on the
+canvas), shortcuts.png (the F1 sheet) and empty_state.png. Runs with QT_QPA_PLATFORM=offscreen (set automatically
+when no display is available).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=240, help="processing resolution (short side)")
     p.add_argument("--frames", type=int, default=36, help="propagate this many frames (in/out range); 0: all")
     p.add_argument("--frame", type=int, default=-1, help="frame to show (default: two thirds in)")
+    p.add_argument("--window", default="1500x940", help="main window size WxH for main_window.png")
     args = p.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     win = MainWindow()
-    win.resize(1500, 940)
+    ww, wh = (int(v) for v in args.window.lower().split("x"))
+    win.resize(ww, wh)
     ws = Path(tempfile.mkdtemp(prefix="xmem-shot-ws-"))
     if not win.open_path(args.clip, ws):
         print("cannot open clip:", error_log()[-1:], file=sys.stderr)
@@ -90,9 +94,54 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     win.editor.canvas.grab().save(str(out / "cutout_checker.png"))
     win._set_mode(OverlayMode.BLEND.value)
+    _extra_shots(app, win, out)
     print("wrote", ", ".join(str(p) for p in sorted(out.glob("*.png"))))
     win.close()
     return 0
+
+
+def _settle(app) -> None:  # noqa: ANN001
+    for _ in range(5):
+        app.processEvents()
+
+
+def _extra_shots(app, win, out: Path) -> None:  # noqa: ANN001
+    """The export dialog with a feathered matte previewed on the canvas, the F1 sheet, a 1366×768 window with a
+    locked object, and the empty state."""
+    from app.main_window import MainWindow
+    from app.ui.help import ShortcutsDialog
+
+    win.export_dialog()
+    dlg = win._export_dlg
+    dlg.grow.setValue(2)
+    dlg.feather.setValue(6)
+    dlg.temporal.setValue(1)
+    dlg.preview.setChecked(True)
+    dlg.show()
+    _settle(app)
+    dlg.grab().save(str(out / "export_dialog.png"))
+    win.editor.canvas.grab().save(str(out / "matte_preview.png"))
+    dlg.reject()
+    sheet = ShortcutsDialog(win.actions, win)
+    sheet.show()
+    sheet.search.setText("propagate")
+    _settle(app)
+    sheet.grab().save(str(out / "shortcuts.png"))
+    sheet.close()
+    m = win.project.model
+    m.objects.set_locked(m.objects.ids()[-1], True)
+    win.resize(1366, 768)
+    _settle(app)
+    win.editor.canvas.fit()
+    _settle(app)
+    win.grab().save(str(out / "main_window_1366x768.png"))
+    print(f"1366x768 request: window is {win.width()}x{win.height()}")
+    empty = MainWindow()
+    empty.resize(1366, 768)
+    empty.show()
+    _settle(app)
+    empty.grab().save(str(out / "empty_state.png"))
+    empty.close()
 
 
 if __name__ == "__main__":

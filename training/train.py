@@ -132,11 +132,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0
     from training.trainer import Trainer
+    from xmem_core.model.checkpoint import CheckpointError
 
     try:
         trainer = Trainer(cfg, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after,
                           time_budget=args.time_budget, started=started)
-    except ValueError as e:  # e.g. --time-budget under torchrun
+    except CheckpointError as e:  # --resume / init weights that cannot be read or are refused
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # e.g. --time-budget under torchrun, a CUDA device this process cannot use
         print(f"error: {e}", file=sys.stderr)
         return 2
     final = trainer.run()

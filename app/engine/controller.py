@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.engine.factory import SessionFactory
+from app.engine.fallback import degrade, device_label
 from app.engine.plan import Mode, Pass, PlanError, make_plan
+from app.engine.protect import merge_run_mask, written_ids
 from app.engine.worker import PropagationWorker
-from app.errors import describe
+from app.errors import describe, describe_write_failure
 from app.model.history import Step
 from app.project import Project
 
@@ -33,6 +35,9 @@ class PropagationController(QObject):
     run_finished = Signal(str)
     queued_changed = Signal(list)
     frame_processed = Signal(int)
+    write_failed = Signal(str, str)  # workspace folder, cause: the run stopped, unsaved masks stay in memory
+    device_changed = Signal(str)  # where the running session computes ("CPU", "CUDA · <GPU>")
+    settings_fell_back = Signal(object)  # EngineSettings after an out-of-memory fallback (size or device)
 
     def __init__(self, project: Project, session_provider: Callable[[], Any] | None = None,
                  parent: QObject | None = None) -> None:
@@ -54,7 +59,12 @@ class PropagationController(QObject):
         self._queued: list[int] = []
         self._later: set[int] = set()
         self.last_status = ""
+        self.selected_only = False  # propagate only the selected object (others keep their masks)
+        self._write: set[int] | None = None  # objects the running run writes (None: all)
+        self._write_error = False
         self.model.user_edit.connect(self._on_user_edit)
+        self.model.masks.write_failed.connect(self._on_write_failed)
+        self.model.masks.damaged.connect(lambda _frame, message: self.status.emit(message))
 
     # ---- state ----
     @property
@@ -75,6 +85,8 @@ class PropagationController(QObject):
         if self.running:
             self.status.emit("A propagation is already running: pause or cancel it first.")
             return False
+        if not self._save_unsaved():
+            return False
         m = self.model
         settings = self.project.settings
         try:
@@ -87,13 +99,20 @@ class PropagationController(QObject):
         if not plan:
             self.status.emit("Nothing to propagate in that direction.")
             return False
+        write = written_ids(m.objects.ids(), m.objects.locked_ids(), m.objects.selected, self.selected_only)
+        if not write:
+            self.error.emit("Nothing to propagate", "Every object this run may write is locked (or none is "
+                            "selected): unlock an object in the Objects panel or select one.")
+            return False
+        self._write = None if write == set(m.objects.ids()) else write
         if self._provider_override is None and self.factory.needs_new_session(settings):
             self._synced.clear()
         sync = self._sync_payload()
         start_masks = {p.start: m.masks.get(p.start).copy() for p in plan
                        if p.start not in m.keyframes and p.start in m.masks}
         provider = self._provider_override or (lambda: self.factory.session(settings))
-        worker = PropagationWorker(provider, plan, sync, settings.overwrite_keyframes, start_masks)
+        fallback = self._make_fallback(settings) if self._provider_override is None else None
+        worker = PropagationWorker(provider, plan, sync, settings.overwrite_keyframes, start_masks, fallback)
         thread = QThread(self)
         thread.setObjectName("xmem-propagation")
         worker.moveToThread(thread)
@@ -101,6 +120,8 @@ class PropagationController(QObject):
         worker.frame_done.connect(self._on_frame)
         worker.edit_applied.connect(self._on_edit_applied)
         worker.failed.connect(self._on_failed)
+        worker.fell_back.connect(self._on_fell_back)
+        worker.session_ready.connect(lambda: self.device_changed.emit(device_label(worker._session)))
         worker.finished.connect(self._on_finished)
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # quit() is thread-safe
         thread.finished.connect(worker.deleteLater)
@@ -110,6 +131,7 @@ class PropagationController(QObject):
         kf = set(m.keyframes)
         self._total = sum(p.length(m.n_frames, kf) for p in plan)
         self._done = 0
+        self._write_error = False
         self._times.clear()
         self._later.clear()
         self._step = m.begin_run(f"Propagate {Mode(mode).value.replace('_', ' ')}")
@@ -190,6 +212,8 @@ class PropagationController(QObject):
         m = self.model
         m.memlog.record(stats, frame)
         if self._step is not None and frame not in self._starts and not (is_keyframe and m.is_keyframe(frame)):
+            if self._write is not None:  # locked / unselected objects keep their pixels
+                mask = merge_run_mask(m.masks.get(frame), mask, self._write)
             m.record_run_frame(self._step, frame, mask, self.project.settings.overwrite_keyframes)
         self._done += 1
         now = time.perf_counter()
@@ -199,6 +223,35 @@ class PropagationController(QObject):
         eta = remaining / fps if fps > 0 else float("nan")
         self.progress.emit(self._done, self._total, fps, eta)
         self.frame_processed.emit(frame)
+
+    def _make_fallback(self, settings: Any) -> Callable[[dict[int, np.ndarray]], tuple[Any, str] | None]:
+        """For the worker thread: after an out-of-memory error, a session with smaller settings (`degrade`)
+        holding the same keyframes; the settings are kept for the GUI thread (`settings_fell_back`)."""
+        state = {"settings": settings}
+
+        def fallback(keyframes: dict[int, np.ndarray]) -> tuple[Any, str] | None:
+            step = degrade(state["settings"])
+            if step is None:
+                return None
+            state["settings"], message = step
+            self.factory.invalidate()
+            _release_device_memory()
+            session = self.factory.session(state["settings"])
+            for frame, mask in keyframes.items():
+                if mask is not None:
+                    session.set_mask(frame, mask)
+            self._fallback_settings = state["settings"]
+            return session, message
+
+        return fallback
+
+    def _on_fell_back(self, message: str) -> None:
+        self.status.emit(message)
+        settings = getattr(self, "_fallback_settings", None)
+        if settings is not None:
+            self.settings_fell_back.emit(settings)
+            worker = self._worker
+            self.device_changed.emit(device_label(worker._session if worker is not None else None))
 
     def _on_edit_applied(self, frame: int) -> None:
         if frame in self._queued:
@@ -227,11 +280,35 @@ class PropagationController(QObject):
         msg = f"{words.get(status, status)}: {self._done} frames."
         if self._later:
             msg += f" Corrections on frames {sorted(self._later)} are used by the next run."
+        if self._write_error:
+            status = "error"
+            msg = (f"Propagation stopped: masks could not be saved to {self.model.masks.folder}; "
+                   f"{len(self.model.masks.unsaved_frames())} kept in memory.")
         self.last_status = status
         self.status.emit(msg)
         self.running_changed.emit(False)
         self.paused_changed.emit(False)
         self.run_finished.emit(status)
+
+    # ---- write failures (GUI thread) ----
+    def _on_write_failed(self, folder: object, exc: OSError) -> None:
+        """A mask could not be written: stop the run, keep results in memory, say where and why (once)."""
+        stopped = self.running
+        if stopped:
+            self._write_error = True
+            self._worker.cancel()
+        self.write_failed.emit(str(folder), exc.strerror or str(exc))
+        text = describe_write_failure(folder, exc, len(self.model.masks.unsaved_frames()), stopped)
+        QTimer.singleShot(0, lambda: self.error.emit(*text))  # after this slot: no modal loop inside _on_frame
+
+    def _save_unsaved(self) -> bool:
+        """Before a run, write masks an earlier failure kept in memory; False (after a dialog) if still failing."""
+        masks = self.model.masks
+        if masks.flush():
+            return True
+        exc = masks.last_error or OSError("the masks cannot be written")
+        self.error.emit(*describe_write_failure(masks.folder, exc, len(masks.unsaved_frames()), False))
+        return False
 
     # ---- user edits while running ----
     def _on_user_edit(self, frame: int) -> None:
@@ -255,3 +332,14 @@ class PropagationController(QObject):
             self._queued.append(frame)
         self.queued_changed.emit(list(self._queued))
         self.status.emit(f"Correction on frame {frame} queued: it takes effect when the worker gets there.")
+
+
+def _release_device_memory() -> None:
+    """Return cached CUDA blocks after a session was dropped (no-op without CUDA)."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

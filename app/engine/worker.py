@@ -10,8 +10,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.engine.fallback import is_out_of_memory
 from app.engine.plan import Pass
 from app.model.memlog import stats_to_dict
+
+# fallback(keyframes) -> (new session, message) or None; called after an out-of-memory error, old session dropped
+Fallback = Callable[[dict[int, np.ndarray]], "tuple[Any, str] | None"]
 
 
 class PropagationWorker(QObject):
@@ -27,12 +31,17 @@ class PropagationWorker(QObject):
     pass_started = Signal(int, int)  # start frame, direction
     edit_applied = Signal(int)  # frame whose queued edit entered the session
     failed = Signal(object)  # the exception
+    fell_back = Signal(str)  # out of memory: the run continues with smaller settings (one-line message)
     finished = Signal(str)  # "done" | "cancelled" | "error"
 
     def __init__(self, session_provider: Callable[[], Any], plan: list[Pass],
                  sync: dict[int, np.ndarray | None], overwrite_keyframes: bool = False,
-                 start_masks: dict[int, np.ndarray] | None = None) -> None:
+                 start_masks: dict[int, np.ndarray] | None = None, fallback: Fallback | None = None) -> None:
+        """fallback: on an out-of-memory error, builds a smaller session (given the keyframes) to continue from
+        the last emitted frame; without it (or when it returns None) the error fails the run."""
         super().__init__()
+        self._fallback = fallback
+        self._last: tuple[int, np.ndarray] | None = None  # last frame emitted in the current pass, and its mask
         self._provider = session_provider
         self._plan = plan
         self._sync = sync
@@ -101,10 +110,42 @@ class PropagationWorker(QObject):
             self.finished.emit(status)
 
     def _run_pass(self, p: Pass) -> None:
-        kwargs: dict[str, Any] = {}
+        """Run one pass; after an out-of-memory error (and a successful fallback) continue it from the last
+        emitted frame, whose mask starts the new session's memory, or, when that mask is empty, again from the
+        pass's start without emitting the frames already emitted."""
+        self._last = None
+        first: dict[str, Any] = {}
         if p.start in self._start_masks:
-            kwargs["start_mask"] = self._start_masks[p.start]
-        gen = self._session.propagate(p.start, direction=p.direction, stop=p.stop,
+            first["start_mask"] = self._start_masks[p.start]
+        start, kwargs, skip = p.start, first, None
+        while True:
+            keyframes = None
+            try:
+                self._iterate(p, start, kwargs, skip)
+                return
+            except Exception as exc:
+                if self._fallback is None or not is_out_of_memory(exc):
+                    raise
+                keyframes = self._keyframes()
+                self._session = None  # with the exception gone, the old session's memory can be freed
+            retry = self._fallback(keyframes)
+            if retry is None:
+                raise MemoryError("out of memory even at the smallest processing size on the CPU")
+            self._session, message = retry
+            self.fell_back.emit(message)
+            if self._last is not None:
+                skip = self._last[0]
+                start, kwargs = (skip, {"start_mask": self._last[1]}) if self._last[1].any() else (p.start, first)
+
+    def _keyframes(self) -> dict[int, np.ndarray]:
+        get = getattr(self._session, "keyframe_mask", None)
+        frames = getattr(self._session, "keyframes", [])
+        return {f: get(f) for f in frames} if get is not None else {}
+
+    def _iterate(self, p: Pass, start: int, kwargs: dict[str, Any], skip: int | None) -> None:
+        """Propagate from `start`, emitting each frame after `skip` (frames up to it were emitted before a
+        fallback)."""
+        gen = self._session.propagate(start, direction=p.direction, stop=p.stop,
                                       stop_at_keyframe=p.stop_at_keyframe,
                                       overwrite_keyframes=self._overwrite, **kwargs)
         try:
@@ -117,9 +158,12 @@ class PropagationWorker(QObject):
                     res = next(gen)
                 except StopIteration:
                     return
+                if skip is not None and (res.frame - skip) * p.direction <= 0:
+                    continue
                 self.position = int(res.frame)
-                self.frame_done.emit(int(res.frame), np.asarray(res.mask, dtype=np.uint8),
-                                     stats_to_dict(res.stats), bool(res.is_keyframe))
+                mask = np.asarray(res.mask, dtype=np.uint8)
+                self._last = (self.position, mask)
+                self.frame_done.emit(self.position, mask, stats_to_dict(res.stats), bool(res.is_keyframe))
         finally:
             gen.close()
 

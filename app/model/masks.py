@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-from app.maskio import load_mask, save_mask
+from app.maskio import MaskFileError, load_mask, save_mask
+from app.observer import Event
+from xmem_core.io.atomic import sweep_stale_temps
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{6,})\.png$")
 
@@ -21,6 +26,11 @@ def mask_filename(frame: int) -> str:
 class MaskStore:
     """frame → H×W uint8 index mask. Every `set` is written through to disk atomically (crash safe),
     and at most `cache_frames` masks stay decoded in RAM, so a 10,000-frame 1080p clip never sits whole in memory.
+
+    Write failures lose nothing: a mask that could not be written stays in memory (`unsaved_frames`) and is written
+    by the next successful write or `flush()`; `write_failed(folder, exc)` fires when the store goes from "all saved"
+    to "some unsaved". A mask file that cannot be read is treated as missing: it is renamed to ``*.png.damaged``
+    (kept, never deleted), logged, and `damaged(frame, message)` fires; propagation or painting repairs the frame.
     """
 
     def __init__(self, folder: str | Path, size: tuple[int, int], cache_frames: int = 48) -> None:
@@ -31,6 +41,11 @@ class MaskStore:
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._frames: set[int] = set()
         self._versions: dict[int, int] = {}
+        self._unsaved: dict[int, np.ndarray | None] = {}  # frame -> mask not on disk yet (None: delete pending)
+        self.last_error: OSError | None = None  # the latest failed write
+        self.write_failed = Event()  # (folder: Path, error: OSError)
+        self.damaged = Event()  # (frame: int, message: str)
+        sweep_stale_temps(self.folder, lambda target: _NAME.match(target) is not None)  # left by a kill mid-write
         for p in self.folder.iterdir():
             m = _NAME.match(p.name)
             if m:
@@ -55,17 +70,37 @@ class MaskStore:
         return self.folder / mask_filename(frame)
 
     def get(self, frame: int) -> np.ndarray | None:
-        """The mask of `frame` (a read-only view; copy before editing) or None."""
+        """The mask of `frame` (a read-only view; copy before editing) or None (also for an unreadable file)."""
         if frame not in self._frames:
             return None
+        if frame in self._unsaved:
+            return self._unsaved[frame]
         arr = self._cache.get(frame)
         if arr is None:
-            arr = load_mask(self.path(frame), size=self.size)
+            try:
+                arr = load_mask(self.path(frame), size=self.size)
+            except MaskFileError as exc:
+                self._set_aside(frame, str(exc))
+                return None
             arr.setflags(write=False)
             self._remember(frame, arr)
         else:
             self._cache.move_to_end(frame)
         return arr
+
+    def _set_aside(self, frame: int, reason: str) -> None:
+        """Treat an unreadable mask file as missing; keep it as ``NNNNNN.png.damaged`` for the record."""
+        self._frames.discard(frame)
+        path = self.path(frame)
+        kept = path.with_name(path.name + ".damaged")
+        try:
+            path.replace(kept)
+        except OSError:
+            kept = path
+        message = (f"mask of frame {frame} is unreadable ({reason}); treated as missing until propagation or "
+                   f"painting replaces it (file kept as {kept.name})")
+        log.warning(message)
+        self.damaged.emit(frame, message)
 
     def get_or_empty(self, frame: int) -> np.ndarray:
         """A writable copy of the mask of `frame`, or zeros."""
@@ -74,21 +109,49 @@ class MaskStore:
 
     # ---- edits ----
     def set(self, frame: int, mask: np.ndarray | None) -> None:
-        """Store (or with None delete) the mask of `frame`; written to disk before returning."""
+        """Store (or with None delete) the mask of `frame`; written to disk before returning when the disk allows."""
         self._versions[frame] = self._versions.get(frame, 0) + 1
+        was_clean = not self._unsaved
         if mask is None:
             self._frames.discard(frame)
             self._cache.pop(frame, None)
-            self.path(frame).unlink(missing_ok=True)
-            return
-        mask = np.asarray(mask, dtype=np.uint8)
-        if mask.shape != self.size:
-            raise ValueError(f"mask is {mask.shape[1]}×{mask.shape[0]} but the clip is {self.size[1]}×{self.size[0]}")
-        arr = mask.copy()
-        arr.setflags(write=False)
-        save_mask(self.path(frame), arr)
-        self._frames.add(frame)
-        self._remember(frame, arr)
+            self._unsaved[frame] = None
+        else:
+            mask = np.asarray(mask, dtype=np.uint8)
+            if mask.shape != self.size:
+                raise ValueError(f"mask is {mask.shape[1]}×{mask.shape[0]} but the clip is "
+                                 f"{self.size[1]}×{self.size[0]}")
+            arr = mask.copy()
+            arr.setflags(write=False)
+            self._frames.add(frame)
+            self._remember(frame, arr)
+            self._unsaved[frame] = arr
+        self.flush(first=frame, announce=was_clean)
+
+    def flush(self, first: int | None = None, announce: bool = False) -> bool:
+        """Write every mask still held in memory (`first` first); True when all are on disk.
+
+        On a failure the rest stay in memory; `announce` fires `write_failed` (set() does when all was saved).
+        """
+        order = ([first] if first is not None else []) + [f for f in self._unsaved if f != first]
+        for frame in order:
+            arr = self._unsaved[frame]
+            try:
+                if arr is None:
+                    self.path(frame).unlink(missing_ok=True)
+                else:
+                    save_mask(self.path(frame), arr)
+            except OSError as exc:
+                self.last_error = exc
+                if announce:
+                    self.write_failed.emit(self.folder, exc)
+                return False
+            del self._unsaved[frame]
+        return True
+
+    def unsaved_frames(self) -> list[int]:
+        """Frames whose mask (or deletion) is only in memory because a write failed."""
+        return sorted(self._unsaved)
 
     def _remember(self, frame: int, arr: np.ndarray) -> None:
         self._cache[frame] = arr

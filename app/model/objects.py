@@ -1,4 +1,4 @@
-"""Objects being segmented: id, name, DAVIS colour, visibility."""
+"""Objects being segmented: id, name, DAVIS colour, visibility, lock (propagation never writes a locked object)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class ObjectInfo:
     obj_id: int
     name: str
     visible: bool = True
+    locked: bool = False  # propagation never writes this object's pixels
 
     @property
     def color(self) -> tuple[int, int, int]:
@@ -31,7 +32,7 @@ class ObjectInfo:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ObjectInfo":
         return cls(obj_id=int(d["obj_id"]), name=str(d.get("name", f"Object {d['obj_id']}")),
-                   visible=bool(d.get("visible", True)))
+                   visible=bool(d.get("visible", True)), locked=bool(d.get("locked", False)))
 
 
 class ObjectList:
@@ -79,6 +80,13 @@ class ObjectList:
     def set_visible(self, obj_id: int, visible: bool) -> None:
         self._objects[obj_id].visible = visible
         self.changed.emit()
+
+    def set_locked(self, obj_id: int, locked: bool) -> None:
+        self._objects[obj_id].locked = locked
+        self.changed.emit()
+
+    def locked_ids(self) -> list[int]:
+        return [o.obj_id for o in self if o.locked]
 
     def remove(self, obj_id: int) -> None:
         del self._objects[obj_id]

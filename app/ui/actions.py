@@ -14,6 +14,10 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "open": ("&Open clip…", "Ctrl+O", "Open a video file or a folder of frames", "open"),
     "open_folder": ("Open &frame folder…", "Ctrl+Shift+O", "Open a folder of jpg/png frames", "open"),
     "open_workspace": ("Open &workspace…", "", "Reopen a saved workspace folder", "open"),
+    "save": ("&Save", "Ctrl+S", "Write the project now (it is also saved after every change)", ""),
+    "save_as": ("Save project &as…", "Ctrl+Shift+S", "Copy the workspace (masks, objects, keyframes) to another "
+                "folder and continue there", ""),
+    "close_project": ("&Close project", "Ctrl+W", "Save and close the clip", ""),
     "import_mask": ("&Import mask for this frame…", "Ctrl+I", "Load a PNG mask as this frame's keyframe",
                     "import_mask"),
     "export": ("&Export…", "Ctrl+E", "Export masks, mattes, cutouts and videos", "export"),
@@ -24,6 +28,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "rename_object": ("Re&name object", "F2", "Rename the selected object", ""),
     "toggle_object": ("&Hide/show object", "H", "Show or hide the selected object", ""),
     "delete_object": ("&Delete object", "Ctrl+Del", "Delete the selected object and erase it from all masks", ""),
+    "lock_object": ("&Lock object", "Ctrl+L", "Lock / unlock the selected object: propagation never writes a "
+                    "locked object", ""),
     "toggle_keyframe": ("Toggle &keyframe", "K", "Mark / unmark this frame as a keyframe (unmarked frames may "
                         "be overwritten by propagation)", ""),
     "clear_frame": ("&Clear this frame's mask", "Shift+Del", "Erase every object on this frame", ""),
@@ -52,6 +58,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
                    "propagate_range"),
     "prop_next": ("Propagate to &next keyframe", "Ctrl+G", "Propagate forward until the next keyframe",
                   "propagate_next"),
+    "prop_selected_only": ("&Selected object only", "Ctrl+Shift+F", "Propagation writes only the selected "
+                           "object; the others keep their masks", ""),
     "set_in": ("Set &in point", "[", "Start of the propagation range ([)", ""),
     "set_out": ("Set &out point", "]", "End of the propagation range (])", ""),
     "clear_range": ("Clear in/out", "Ctrl+\\", "Use the whole clip", ""),
@@ -61,6 +69,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "shortcuts": ("&Keyboard shortcuts", "F1", "List every shortcut", ""),
     "about": ("&About", "", "About this application", ""),
 }
+
+CHECKABLE = {"prop_selected_only"}
 
 TOOL_SPECS = {
     Tool.BRUSH: ("&Brush", "B", "Paint the selected object (right-drag erases)", "brush"),
@@ -81,7 +91,7 @@ class Actions:
         self.parent = parent
         self.by_name: dict[str, QAction] = {}
         for name, (text, keys, tip, ico) in SPECS.items():
-            self.by_name[name] = self._make(text, keys, tip, ico)
+            self.by_name[name] = self._make(text, keys, tip, ico, checkable=name in CHECKABLE)
         self.tools = QActionGroup(parent)
         self.tool_actions: dict[Tool, QAction] = {}
         for tool, (text, key, tip, ico) in TOOL_SPECS.items():
@@ -100,7 +110,8 @@ class Actions:
         self.mode_actions[OverlayMode.BLEND].setChecked(True)
         self.select_object: list[QAction] = []
         for i in range(1, 10):
-            a = self._make(f"Select object {i}", str(i), f"Select the {i}th object in the list", "")
+            a = self._make(f"Select object {i}", str(i), f"Select object number {i} in the list", "")
+            a.setVisible(False)  # shown for the objects that exist
             a.setData(i - 1)
             self.select_object.append(a)
 

@@ -10,8 +10,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QTransform, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from app.matte import EdgeSettings, MatteSource
 from app.model.annotation import AnnotationModel
-from app.render import OverlayMode, composite
+from app.render import OverlayMode, composite, matte_cutout
 from app.tools import ops
 
 
@@ -63,6 +64,7 @@ class Canvas(QWidget):
         self._pan_from: QPointF | None = None
         self._cursor: QPointF | None = None
         self._dragging = False
+        self.matte_preview: tuple[EdgeSettings, tuple[int, ...]] | None = None
         model.current_changed.connect(lambda f: self.refresh())
         model.mask_changed.connect(self._on_mask_changed)
         model.objects.changed.connect(self.refresh)
@@ -79,6 +81,11 @@ class Canvas(QWidget):
 
     def set_mode(self, mode: OverlayMode | str) -> None:
         self.mode = OverlayMode(mode)
+        self.refresh()
+
+    def set_matte_preview(self, preview: tuple[EdgeSettings, list[int]] | None) -> None:
+        """Show the export matte (edge settings, object ids) as a cutout instead of the overlay; None: off."""
+        self.matte_preview = None if preview is None else (preview[0], tuple(preview[1]))
         self.refresh()
 
     def set_opacity(self, opacity: float) -> None:
@@ -141,12 +148,23 @@ class Canvas(QWidget):
         f = m.current
         objs = m.objects
         key = (f, m.masks.version(f), f in m.masks, self.mode, round(self.opacity, 3), tuple(objs.visible_ids()),
-               objs.selected)
+               objs.selected, self.matte_preview, self._neighbour_versions(f))
         if key != self._key:
-            rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(), objs.selected)
+            if self.matte_preview is not None:
+                edge, ids = self.matte_preview
+                alpha = MatteSource(m.mask, m.size, m.n_frames, ids, edge).alpha(f)
+                rgb = matte_cutout(m.frame_image(f), alpha, green=self.mode == OverlayMode.GREEN)
+            else:
+                rgb = composite(m.frame_image(f), m.mask(f), self.mode, self.opacity, objs.visible_ids(),
+                                objs.selected)
             self._qimage = to_qimage(rgb)
             self._key = key
         self.update()
+
+    def _neighbour_versions(self, frame: int) -> tuple[int, ...]:
+        """Mask versions of the frames a temporally smoothed preview reads (empty without smoothing)."""
+        k = self.matte_preview[0].temporal if self.matte_preview is not None else 0
+        return tuple(self.model.masks.version(g) for g in range(frame - k, frame + k + 1)) if k else ()
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
         if self._fitted or self.scale == 1.0 and self.offset == QPointF(0, 0):

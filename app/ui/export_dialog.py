@@ -1,10 +1,11 @@
-"""Export dialog: formats, objects, frame range, output folder; runs the export in a thread with progress."""
+"""Export dialog: formats, matte objects and edge controls (previewed on the canvas), frame range, output folder;
+runs the export in a thread with progress."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,23 +14,40 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QProgressBar,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.engine.tasks import TaskWorker, start_task
-from app.export import FORMAT_LABELS, ExportCancelledError, ExportJob, Format, run_export
+from app.export import FORMAT_LABELS, ExportCancelledError, ExportJob, Format, frame_stems, run_export
+from app.matte import EdgeSettings
 from app.model.masks import MaskStore
 from app.project import Project, open_source
+from app.timecode import clip_timecode
 from app.ui.dialogs import show_error
+from app.ui.objects_panel import swatch
+
+
+def project_stems(project: Project) -> list[str]:
+    """Export file stems of the project's frames: folder stems, container timecode, or frame numbers."""
+    n = project.model.n_frames
+    if project.clip_path.is_dir():
+        names = list(getattr(project.frames, "names", []) or [])
+        return frame_stems(n, names if len(names) == n else None)
+    return frame_stems(n, None, clip_timecode(project.clip_path))
 
 
 def build_job(project: Project, out_dir: Path, formats: list[Format], frames_mode: str = "all",
-              fps: float = 25.0) -> ExportJob:
+              fps: float = 25.0, matte_objects: list[int] | None = None,
+              edge: EdgeSettings | None = None) -> ExportJob:
     m = project.model
     objs = m.objects.visible_ids()
     if frames_mode == "masked":
@@ -41,7 +59,9 @@ def build_job(project: Project, out_dir: Path, formats: list[Format], frames_mod
     else:
         frames = list(range(m.n_frames))
     return ExportJob(out_dir=out_dir, formats=formats, objects=objs,
-                     names={o.obj_id: o.name for o in m.objects}, frames=frames, fps=fps)
+                     names={o.obj_id: o.name for o in m.objects}, frames=frames, fps=fps,
+                     matte_objects=matte_objects, edge=edge or EdgeSettings(), stems=project_stems(project),
+                     n_frames=m.n_frames)
 
 
 def export_in_thread(parent: QWidget, project: Project, job: ExportJob) -> TaskWorker:
@@ -62,9 +82,11 @@ def export_in_thread(parent: QWidget, project: Project, job: ExportJob) -> TaskW
 
 
 class ExportDialog(QDialog):
-    """Modal-less dialog; `finished_export(list_of_paths)` when done."""
+    """Modal-less dialog; `finished_export(list_of_paths)` when done; `preview_changed((edge, objects) or None)`
+    whenever the matte controls change while "Preview on canvas" is ticked (None: preview off)."""
 
     finished_export = Signal(list)
+    preview_changed = Signal(object)
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +99,7 @@ class ExportDialog(QDialog):
             cb.setChecked(fmt in (Format.PALETTE, Format.ALPHA))
             self.checks[fmt] = cb
             lay.addWidget(cb)
+        lay.addWidget(self._matte_group(project))
         form = QFormLayout()
         row = QHBoxLayout()
         self.out = QLineEdit(str(project.workspace.root / "export"))
@@ -105,6 +128,57 @@ class ExportDialog(QDialog):
         lay.addWidget(self.buttons)
         self.worker: TaskWorker | None = None
 
+    def _matte_group(self, project: Project) -> QGroupBox:
+        box = QGroupBox("Matte (alpha, RGBA and ProRes)")
+        form = QFormLayout(box)
+        self.matte_list = QListWidget()
+        self.matte_list.setToolTip("Objects in the matte; the index-mask formats keep every visible object")
+        self.matte_list.setMaximumHeight(90)
+        visible = set(project.model.objects.visible_ids())
+        for o in project.model.objects:
+            item = QListWidgetItem(swatch(o.color), o.name)
+            item.setData(Qt.ItemDataRole.UserRole, o.obj_id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if o.obj_id in visible else Qt.CheckState.Unchecked)
+            self.matte_list.addItem(item)
+        form.addRow("Objects", self.matte_list)
+        self.grow = QSpinBox()
+        self.grow.setRange(-50, 50)
+        self.grow.setSuffix(" px")
+        self.grow.setToolTip("Grow (positive) or shrink (negative) the matte edge")
+        form.addRow("Grow / shrink", self.grow)
+        self.feather = QDoubleSpinBox()
+        self.feather.setRange(0, 50)
+        self.feather.setDecimals(1)
+        self.feather.setSuffix(" px")
+        self.feather.setToolTip("Soft-edge radius (Gaussian feather)")
+        form.addRow("Feather", self.feather)
+        self.temporal = QSpinBox()
+        self.temporal.setRange(0, 5)
+        self.temporal.setSuffix(" each side")
+        self.temporal.setSpecialValueText("off")
+        self.temporal.setToolTip("Average the matte edge over neighbouring frames to remove boundary flicker")
+        form.addRow("Temporal smoothing (frames)", self.temporal)
+        self.preview = QCheckBox("Preview on canvas")
+        self.preview.setToolTip("Show the matte as a cutout on a checkerboard while this dialog is open")
+        form.addRow(self.preview)
+        for sig in (self.grow.valueChanged, self.feather.valueChanged, self.temporal.valueChanged,
+                    self.preview.toggled):
+            sig.connect(lambda *_a: self._emit_preview())
+        self.matte_list.itemChanged.connect(lambda _i: self._emit_preview())
+        self.finished.connect(lambda _r: self.preview_changed.emit(None))
+        return box
+
+    def edge_settings(self) -> EdgeSettings:
+        return EdgeSettings(grow=self.grow.value(), feather=self.feather.value(), temporal=self.temporal.value())
+
+    def matte_objects(self) -> list[int]:
+        items = (self.matte_list.item(i) for i in range(self.matte_list.count()))
+        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def _emit_preview(self) -> None:
+        self.preview_changed.emit((self.edge_settings(), self.matte_objects()) if self.preview.isChecked() else None)
+
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Export to", self.out.text())
         if d:
@@ -117,13 +191,17 @@ class ExportDialog(QDialog):
         fmts = self.selected_formats()
         if not fmts or self.worker is not None:
             return
-        job = build_job(self.project, Path(self.out.text()), fmts, self.frames.currentData(), self.fps.value())
+        job = build_job(self.project, Path(self.out.text()), fmts, self.frames.currentData(), self.fps.value(),
+                        self.matte_objects(), self.edge_settings())
         self.bar.setRange(0, max(1, len(job.frames)))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.worker = export_in_thread(self, self.project, job)
-        self.worker.progress.connect(lambda d, t: self.bar.setValue(d))
+        self.worker.progress.connect(self._progress)  # a bound method: queued to the GUI thread, unlike a lambda
         self.worker.succeeded.connect(self._done)
         self.worker.failed.connect(self._failed)
+
+    def _progress(self, done: int, _total: int) -> None:
+        self.bar.setValue(done)
 
     def _done(self, paths: list) -> None:
         self.worker = None

@@ -1,17 +1,27 @@
-"""Object list: names, DAVIS colours, visibility; add / rename / hide / delete."""
+"""Object list: names, DAVIS colours, visibility, lock; add / rename / hide / lock / delete."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
 
 from app.model.objects import ObjectList
 
 
-def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
+def swatch(rgb: tuple[int, int, int], size: int = 14, locked: bool = False) -> QIcon:
+    """Colour square; a locked object's square carries a small padlock."""
     pm = QPixmap(size, size)
     pm.fill(QColor(*rgb))
+    if locked:
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(QColor(20, 20, 20), 1.6))
+        p.setBrush(QColor(245, 245, 245))
+        s = size / 14
+        p.drawArc(int(4 * s), int(1.5 * s), int(6 * s), int(7 * s), 0, 180 * 16)
+        p.drawRect(int(3 * s), int(5.5 * s), int(8 * s), int(6.5 * s))
+        p.end()
     return QIcon(pm)
 
 
@@ -35,6 +45,8 @@ class ObjectsPanel(QWidget):
         for text, tip, slot in (("+ Add", "Add an object (Ctrl+N)", self.add_requested.emit),
                                 ("Rename", "Rename the selected object (F2)", self.rename_selected),
                                 ("Hide", "Show / hide the selected object (H)", self.toggle_selected),
+                                ("Lock", "Lock / unlock the selected object: propagation never writes it (Ctrl+L)",
+                                 self.lock_selected),
                                 ("Delete", "Delete the selected object and its masks (undoable)",
                                  self._delete)):
             b = QToolButton()
@@ -52,11 +64,12 @@ class ObjectsPanel(QWidget):
         self.list.clear()
         for i, o in enumerate(self.objects):
             label = f"{i + 1}  {o.name}" if i < 9 else o.name
-            item = QListWidgetItem(swatch(o.color), label)
+            item = QListWidgetItem(swatch(o.color, locked=o.locked), label)
             item.setData(Qt.ItemDataRole.UserRole, o.obj_id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEditable)
             item.setCheckState(Qt.CheckState.Checked if o.visible else Qt.CheckState.Unchecked)
-            item.setToolTip(f"id {o.obj_id} · colour rgb{o.color}")
+            lock = " · locked: propagation never writes it" if o.locked else ""
+            item.setToolTip(f"id {o.obj_id} · colour rgb{o.color}{lock}")
             self.list.addItem(item)
             if o.obj_id == self.objects.selected:
                 self.list.setCurrentItem(item)
@@ -100,6 +113,11 @@ class ObjectsPanel(QWidget):
         sel = self.objects.selected
         if sel is not None:
             self.objects.set_visible(sel, not self.objects.get(sel).visible)
+
+    def lock_selected(self) -> None:
+        sel = self.objects.selected
+        if sel is not None:
+            self.objects.set_locked(sel, not self.objects.get(sel).locked)
 
     def _delete(self) -> None:
         if self.objects.selected is not None:

@@ -27,7 +27,9 @@ class StatusBar(QStatusBar):
         self.bar.setTextVisible(True)
         self.bar.hide()
         self.zoom = QLabel()
-        for w in (self.cursor, self.queued, self.rate, self.bar, self.zoom):
+        self.device = QLabel()
+        self.device.setToolTip("Where the network runs (the Memory panel's Device)")
+        for w in (self.cursor, self.queued, self.device, self.rate, self.bar, self.zoom):
             self.addPermanentWidget(w)
 
     def set_progress(self, done: int, total: int, fps: float, eta: float) -> None:
@@ -36,6 +38,9 @@ class StatusBar(QStatusBar):
         self.bar.setValue(min(done, total))
         self.bar.setFormat(f"{done}/{total}")
         self.rate.setText(f"{fps:.1f} frames/s · ETA {fmt_eta(eta)}")
+
+    def set_device(self, label: str) -> None:
+        self.device.setText(label)
 
     def set_running(self, running: bool) -> None:
         if not running:

@@ -1,10 +1,11 @@
-"""Memory timeline (pyqtgraph), three lanes sharing the frame axis of the slider below:
+"""Memory timeline (pyqtgraph), three resizable lanes (a splitter) sharing the frame axis of the slider below:
 
   masks           keyframes (diamonds) and propagated frames (band)
-  working memory  frames held (bars, 0..T_max, dotted T_max line), insertions as small ticks under the bars
-  long-term       elements (filled curve, 0..LT_max, dashed LT_max line), consolidations ▼ and evictions ✕
+  working memory  frames held (bars, up to T_max, dotted T_max line), insertions as small ticks under the bars
+  long-term       elements (filled curve), consolidations ▼ and evictions ✕; the lane is scaled to what is used,
+                  and the dashed LT_max line is drawn when LT_max is within reach of it (else the axis says where)
 
-Hover shows every number of the frame in the header line; click or drag seeks."""
+Each lane is labelled in words; hover shows every number of the frame in the header line; click or drag seeks."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from app.model.annotation import AnnotationModel
 from app.model.memlog import MemoryLog
+from app.timecode import Timecode
 
 BG = "#1d1f23"
 AXIS_PEN = "#3a3d42"
@@ -37,8 +39,11 @@ AXIS_WIDTH = 66  # room for "LT_max 10k" / "T_max 10" tick labels, level with th
 WM_TOP = 1.4  # working-memory lane: y range (as a multiple of T_max) ...
 WM_BOTTOM = -0.3  # ... with the insertion ticks in the strip under the bars
 WM_MARK = 1.2  # resets, drawn above the T_max line
-LT_TOP = 1.25  # long-term lane: y range as a multiple of LT_max ...
-LT_EVICT = 1.12  # ... evictions drawn just above the LT_max line, consolidations on the curve
+LT_TOP = 1.25  # long-term lane: y range as a multiple of its top value ...
+LT_EVICT = 1.12  # ... evictions drawn just above the top value, consolidations on the curve
+CAP_IN_VIEW = 3.0  # a capacity line (LT_max) is drawn when it is at most this multiple of the largest use
+LANE_TITLES = ("masks", "working memory", "long-term memory")
+LANE_MIN = (26, 52, 64)  # lane minimum heights (px) while resizing
 
 
 def runs(frames: list[int]) -> list[tuple[int, int]]:
@@ -73,6 +78,26 @@ def t_max_frames(log: MemoryLog) -> int | None:
         if wf > 0 and we > 0 and cap > 0:
             return max(1, round(cap * wf / we))
     return None
+
+
+def lane_top(used: float, cap: float | None) -> tuple[float, bool]:
+    """Top value of a lane scaled to what is used, and whether the capacity line is in view.
+
+    The lane shows 0..max(used, cap) when the capacity is at most CAP_IN_VIEW × the largest use, so the line is
+    near the data; otherwise it shows 0..used and the capacity is named on the axis instead of drawn."""
+    used = float(max(used, 0))
+    if cap and cap > 0 and (used <= 0 and cap <= 1 or cap <= CAP_IN_VIEW * used):
+        return float(max(cap, used)), True
+    return float(max(used, 1.0)), False
+
+
+def _headroom(plot: pg.PlotItem, top: float, bottom: float, title_px: float = 16.0) -> float:
+    """Y value for the lane's top so that `top` sits `title_px` pixels under it (room for the lane title); a lane
+    under four title heights keeps its data scale and the title is drawn over the data on a translucent band."""
+    h = plot.vb.height()
+    if h < 4 * title_px:
+        return top
+    return bottom + (top - bottom) * h / (h - title_px)
 
 
 def _fmt(n: float) -> str:
@@ -110,9 +135,10 @@ class MemoryTimeline(QWidget):
     seek = Signal(int)
     span_changed = Signal(int, int)  # left and right margins (px) of the plotted frame axis
 
-    def __init__(self, model: AnnotationModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: AnnotationModel, parent: QWidget | None = None, timecode: Timecode | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self.timecode = timecode
         self.t_max: int | None = None
         pg.setConfigOptions(antialias=True)
         self.setToolTip("Memory timeline — masks: ◆ keyframes, band = propagated frames\n"
@@ -124,28 +150,38 @@ class MemoryTimeline(QWidget):
         lay.setSpacing(0)
         head = QWidget()
         head.setStyleSheet(f"background:{BG}; font-size:11px;")
-        hl = QHBoxLayout(head)
+        hl = QVBoxLayout(head)  # header line, then the legend on its own line (neither sets a minimum width)
         hl.setContentsMargins(8, 3, 8, 3)
+        hl.setSpacing(1)
         self.header = QLabel()
         self.header.setStyleSheet("color:#d8dbe0;")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.legend = QLabel(self._legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setStyleSheet("color:#7d838b;")
-        hl.addWidget(self.header, 1)
-        hl.addWidget(self.legend, 0, Qt.AlignmentFlag.AlignRight)
+        for label in (self.header, self.legend):  # variable text must never set the window's minimum width
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(1)
+        hl.addWidget(self.header)
+        hl.addWidget(self.legend)
         lay.addWidget(head)
-        self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setBackground(BG)
-        self.glw.ci.setContentsMargins(0, 2, 8, 2)
-        self.glw.ci.setSpacing(3)
-        lay.addWidget(self.glw)
-        self.track = self.glw.addPlot(row=0, col=0)
-        self.wm = self.glw.addPlot(row=1, col=0)
-        self.lt = self.glw.addPlot(row=2, col=0)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setHandleWidth(5)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStyleSheet(f"QSplitter::handle {{ background:{AXIS_PEN}; }}")
+        self.splitter.setToolTip("Drag the lines between lanes to resize them")
+        self.views: list[pg.PlotWidget] = []
+        for title, min_h in zip(LANE_TITLES, LANE_MIN, strict=True):
+            view = pg.PlotWidget(background=BG)
+            view.setMinimumHeight(min_h)
+            view.getPlotItem().setContentsMargins(0, 2, 8, 2)
+            view.setObjectName(title)
+            self.splitter.addWidget(view)
+            self.views.append(view)
+        lay.addWidget(self.splitter, 1)
+        self.splitter.setSizes([30, 60, 130])  # the long-term lane also holds the frame axis
+        self.track, self.wm, self.lt = (v.getPlotItem() for v in self.views)
         self.lanes = (self.track, self.wm, self.lt)
-        for row, stretch in enumerate((2, 3, 4)):
-            self.glw.ci.layout.setRowStretchFactor(row, stretch)
         self._setup_plots()
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -156,13 +192,13 @@ class MemoryTimeline(QWidget):
         model.mask_changed.connect(lambda _f: self.schedule())
         model.current_changed.connect(self._on_current)
         model.range_changed.connect(self._draw_range)
-        self.setMinimumHeight(170)
+        self.setMinimumHeight(210)
         self.redraw()
 
     # ---- construction ----
     def _setup_plots(self) -> None:
         small = QFont()
-        small.setPointSize(8)
+        small.setPointSize(9)
         for plot in self.lanes:
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
@@ -179,6 +215,14 @@ class MemoryTimeline(QWidget):
             if plot is not self.lt:
                 plot.hideAxis("bottom")
                 plot.setXLink(self.lt)
+        self.lt.setLabel("bottom", "frame", color=TEXT)
+        self.lane_titles = []
+        for plot, title in zip(self.lanes[1:], LANE_TITLES[1:], strict=True):
+            t = pg.TextItem(title, color=(200, 204, 210), anchor=(0, 0), fill=pg.mkBrush(29, 31, 35, 150))
+            t.setFont(small)
+            t.setZValue(20)
+            plot.addItem(t, ignoreBounds=True)
+            self.lane_titles.append(t)
         dotted, dashed = Qt.PenStyle.DotLine, Qt.PenStyle.DashLine
         # masks lane
         self.track.getAxis("left").setTicks([[(0.5, "masks")]])
@@ -232,9 +276,12 @@ class MemoryTimeline(QWidget):
             h.hide()
             plot.addItem(h)
             self.hover_lines.append(h)
-        self.glw.scene().sigMouseMoved.connect(self._on_hover)
-        self.glw.scene().sigMouseClicked.connect(self._on_click)
+        for plot, view in zip(self.lanes, self.views, strict=True):
+            view.scene().sigMouseMoved.connect(lambda pos, plot=plot: self._on_hover(pos, plot))
+            view.scene().sigMouseClicked.connect(lambda ev, plot=plot: self._on_click(ev, plot))
         self.lt.vb.sigResized.connect(self._emit_span)
+        for plot in (self.wm, self.lt):
+            plot.vb.sigResized.connect(self.schedule)  # lane titles keep their room when lanes are resized
 
     @staticmethod
     def _legend_html() -> str:
@@ -278,26 +325,42 @@ class MemoryTimeline(QWidget):
             self.wm_cap.show()
         else:
             self.wm_cap.hide()
-        self.wm.setYRange(WM_BOTTOM * wm_top, WM_TOP * wm_top, padding=0)
-        self.wm.getAxis("left").setTicks([[(0, "WM 0"), (wm_top, f"T_max {wm_top:.0f}" if self.t_max
-                                                              else f"{wm_top:.0f}")]])
-        # long-term lane
+        self.wm_top_y = _headroom(self.wm, WM_TOP * wm_top, WM_BOTTOM * wm_top)
+        self.wm.setYRange(WM_BOTTOM * wm_top, self.wm_top_y, padding=0)
+        unit = "frame" if wm_top == 1 else "frames"
+        self.wm.getAxis("left").setTicks([[(0, "0"), (wm_top, f"T_max {wm_top:.0f}" if self.t_max
+                                                      else f"{wm_top:.0f} {unit}")]])
+        # long-term lane: scaled to what is used; LT_max drawn when it is in reach, else named on the axis
         lx, lt = log.series("long_term_elements")
         self.lt_curve.setData(lx, lt)
         lt_max = log.lt_max
-        lt_top = float(max(lt_max or 0, lt.max() if len(lt) else 0, 1))
-        if lt_max:
-            self.lt_line.setValue(lt_max)
-            self.lt_line.show()
-        else:
-            self.lt_line.hide()
-        self.lt.setYRange(0, LT_TOP * lt_top, padding=0)
-        self.lt.getAxis("left").setTicks([[(0, "LT 0"), (lt_top, f"LT_max {_compact(lt_top)}" if lt_max
-                                                              else _compact(lt_top))]])
+        used = float(lt.max()) if len(lt) else 0.0
+        lt_top, cap_in_view = lane_top(used, lt_max)
+        self.lt_line.setValue(lt_max or 0)
+        self.lt_line.setVisible(bool(lt_max) and cap_in_view)
+        self.lt_top_y = _headroom(self.lt, LT_TOP * lt_top, 0.0)
+        self.lt.setYRange(0, self.lt_top_y, padding=0)
+        ticks = [(0, "0")]
+        if cap_in_view and lt_max:
+            ticks.append((lt_top, f"LT_max {_compact(lt_max)}"))
+        elif used > 0:
+            ticks.append((lt_top, f"{_compact(lt_top)} used"))
+        self.lt.getAxis("left").setTicks([ticks])
+        self.lt_cap_in_view = cap_in_view
+        self._place_titles(x_lo, wm_top, lt_top, None if cap_in_view else lt_max)
         # event markers
         self._draw_events(log, wm_top, dict(zip(lx.astype(int).tolist(), lt.tolist(), strict=True)), lt_top)
         self._draw_range()
         self._on_current(m.current)
+
+    def _place_titles(self, x_lo: float, wm_top: float, lt_top: float, cap_above: int | None) -> None:
+        """Lane titles in words at the top-left corner of their lanes; an LT_max above the scale is named."""
+        wm_t, lt_t = self.lane_titles
+        wm_t.setText("working memory · frames held")
+        wm_t.setPos(x_lo, self.wm_top_y)
+        above = f" (LT_max {_fmt(cap_above)} is above this scale)" if cap_above else ""
+        lt_t.setText(f"long-term memory · elements{above}")
+        lt_t.setPos(x_lo, self.lt_top_y)
 
     def _draw_events(self, log: MemoryLog, wm_top: float, lt_at: dict[int, float], lt_top: float) -> None:
         pos: dict[str, list[tuple[float, float]]] = {k: [] for k in EVENT_STYLE}
@@ -333,15 +396,21 @@ class MemoryTimeline(QWidget):
         self._update_header(frame, hover=False)
 
     # ---- interaction ----
-    def _frame_at_scene(self, pos) -> int | None:  # noqa: ANN001
-        for plot in self.lanes:
-            if plot.vb.sceneBoundingRect().contains(pos):
-                x = plot.vb.mapSceneToView(pos).x()
-                return int(np.clip(round(x), 0, max(0, self.model.n_frames - 1)))
+    def _frame_at_scene(self, pos, plot) -> int | None:  # noqa: ANN001
+        """Frame under scene position `pos` of lane `plot` (each lane has its own scene), or None."""
+        if plot.vb.sceneBoundingRect().contains(pos):
+            x = plot.vb.mapSceneToView(pos).x()
+            return int(np.clip(round(x), 0, max(0, self.model.n_frames - 1)))
         return None
 
-    def _on_hover(self, pos) -> None:  # noqa: ANN001
-        f = self._frame_at_scene(pos)
+    def leaveEvent(self, event) -> None:  # noqa: ANN001, N802
+        for h in self.hover_lines:
+            h.hide()
+        self._update_header(self.model.current, hover=False)
+        super().leaveEvent(event)
+
+    def _on_hover(self, pos, plot) -> None:  # noqa: ANN001
+        f = self._frame_at_scene(pos, plot)
         for h in self.hover_lines:
             h.setVisible(f is not None)
             if f is not None:
@@ -351,8 +420,8 @@ class MemoryTimeline(QWidget):
         else:
             self._update_header(f, hover=True)
 
-    def _on_click(self, event) -> None:  # noqa: ANN001
-        f = self._frame_at_scene(event.scenePos())
+    def _on_click(self, event, plot) -> None:  # noqa: ANN001
+        f = self._frame_at_scene(event.scenePos(), plot)
         if f is not None:
             self.seek.emit(f)
 
@@ -361,7 +430,7 @@ class MemoryTimeline(QWidget):
 
     def _emit_span(self) -> None:
         r = self.lt.vb.sceneBoundingRect()
-        self.span_changed.emit(int(r.left()), int(self.glw.width() - r.right()))
+        self.span_changed.emit(int(r.left()), int(self.views[2].width() - r.right()))
 
     def frame_numbers(self, frame: int) -> dict[str, object]:
         """Everything the timeline knows about one frame (what hover shows)."""
@@ -381,7 +450,8 @@ class MemoryTimeline(QWidget):
     def frame_text(self, frame: int) -> str:
         """Plain-text summary of one frame (used in the header line)."""
         d = self.frame_numbers(frame)
-        parts = [f"Frame {frame}", str(d["kind"])]
+        tc = f" ({self.timecode.format(frame)})" if self.timecode is not None else ""
+        parts = [f"Frame {frame}{tc}", str(d["kind"])]
         if "working_frames" in d:
             t_max = f"/{d['t_max']}" if "t_max" in d else ""
             parts.append(f"WM {d['working_frames']}{t_max} frames ({_fmt(d.get('working_elements', 0))}"

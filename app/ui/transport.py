@@ -1,11 +1,39 @@
-"""Frame slider, frame number, play/pause and in/out display (under the timeline, aligned with it)."""
+"""Frame slider, frame number with timecode, play/pause and in/out display (under the timeline, aligned with it)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from app.model.annotation import AnnotationModel
+from app.timecode import Timecode
+
+
+class FrameSpinBox(QSpinBox):
+    """Frame number box that also accepts a timecode (01:00:10:05) when the clip has one."""
+
+    def __init__(self, timecode: Timecode | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.timecode = timecode
+        self.setKeyboardTracking(False)  # seek on Enter, not on every digit of a timecode being typed
+
+    def _parse(self, text: str) -> int | None:
+        text = text.strip()
+        if self.timecode is not None:
+            return self.timecode.parse(text)
+        return int(text) if text.isdigit() else None
+
+    def validate(self, text: str, pos: int) -> object:  # noqa: D102 - Qt override
+        f = self._parse(text)
+        if f is not None and self.minimum() <= f <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        ok = all(c.isdigit() or c in ":;." for c in text.strip())
+        return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802 - Qt override
+        f = self._parse(text)
+        return self.value() if f is None else f
 
 
 class Transport(QWidget):
@@ -13,9 +41,10 @@ class Transport(QWidget):
 
     playing_changed = Signal(bool)
 
-    def __init__(self, model: AnnotationModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: AnnotationModel, parent: QWidget | None = None, timecode: Timecode | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self.timecode = timecode
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
@@ -31,18 +60,29 @@ class Transport(QWidget):
         row.setContentsMargins(6, 0, 6, 0)
         self.play_btn = QToolButton()
         self.play_btn.setCheckable(True)
-        self.play_btn.setText("▶")
+        self._play_icons = (self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
+                            self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.play_btn.setIcon(self._play_icons[0])
+        self.play_btn.setAutoRaise(True)
         self.play_btn.setToolTip("Play / pause (Space)")
         self.play_btn.toggled.connect(self.set_playing)
         row.addWidget(self.play_btn)
-        self.spin = QSpinBox()
+        self.spin = FrameSpinBox(timecode)
         self.spin.setRange(0, max(0, model.n_frames - 1))
-        self.spin.setToolTip("Current frame (source frame number)")
+        self.spin.setToolTip("Current frame: type a frame number" + (" or a timecode (HH:MM:SS:FF)" if timecode
+                                                                    else "") + " and press Enter")
         self.spin.valueChanged.connect(model.set_current)
         row.addWidget(QLabel("Frame"))
         row.addWidget(self.spin)
         self.total = QLabel(f"/ {max(0, model.n_frames - 1)}")
         row.addWidget(self.total)
+        self.tc_label = QLabel()
+        self.tc_label.setStyleSheet("font-family:monospace;")
+        if timecode is not None:
+            src = "start timecode from the file" if timecode.from_container else "no timecode in the file: starts at 0"
+            self.tc_label.setToolTip(f"Timecode at {timecode.fps:g} frames/s ({src})")
+        self.tc_label.setVisible(timecode is not None)
+        row.addWidget(self.tc_label)
         self.kind = QLabel()
         row.addWidget(self.kind)
         row.addStretch(1)
@@ -70,6 +110,8 @@ class Transport(QWidget):
             w.setValue(frame)
             w.blockSignals(False)
         m = self.model
+        if self.timecode is not None:
+            self.tc_label.setText(f"TC {self.timecode.format(frame)}")
         if m.is_keyframe(frame):
             self.kind.setText("<span style='color:#ffd60a'>◆ keyframe</span>")
         elif frame in m.masks:
@@ -101,7 +143,8 @@ class Transport(QWidget):
             self._timer.stop()
         self.play_btn.blockSignals(True)
         self.play_btn.setChecked(on)
-        self.play_btn.setText("⏸" if on else "▶")
+        self.play_btn.setIcon(self._play_icons[1] if on else self._play_icons[0])
+        self.play_btn.setToolTip("Pause (Space)" if on else "Play (Space)")
         self.play_btn.blockSignals(False)
         self.playing_changed.emit(on)
 

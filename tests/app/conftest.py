@@ -36,6 +36,8 @@ def _app_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     from app.ui import dialogs
 
     dialogs.error_log().clear()
+    dialogs.asked().clear()
+    dialogs._ANSWERS.clear()
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ def test_parser_and_run(qtbot, clip: Path, monkeypatch) -> None:  # noqa: ANN001
     seen = {}
 
     def fake_exec() -> int:
-        wins = [w for w in QApplication.topLevelWidgets() if w.__class__.__name__ == "MainWindow"]
+        wins = [w for w in QApplication.topLevelWidgets()  # windows of earlier tests may linger, closed
+                if w.__class__.__name__ == "MainWindow" and w.project is not None]
         seen["frames"] = wins[-1].project.model.n_frames
         wins[-1].close()
         return 0

@@ -98,8 +98,8 @@ def test_hover_and_click_seek(qtbot, clip: Path) -> None:  # noqa: ANN001
     target = 7
     x = r.left() + (target + 0.5) / N * r.width()
     pos = QPointF(x, r.center().y())
-    assert tl._frame_at_scene(pos) == target
-    tl._on_hover(pos)
+    assert tl._frame_at_scene(pos, tl.wm) == target
+    tl._on_hover(pos, tl.wm)
     assert "hover" in tl.header.text() and f"Frame {target}" in tl.header.text()
     assert all(h.isVisible() and h.value() == target for h in tl.hover_lines)
 
@@ -108,11 +108,52 @@ def test_hover_and_click_seek(qtbot, clip: Path) -> None:  # noqa: ANN001
             return pos
 
     with qtbot.waitSignal(tl.seek) as blocker:
-        tl._on_click(_Click())
+        tl._on_click(_Click(), tl.wm)
     assert blocker.args == [target]
     # all lanes share the frame axis (the slider aligns with it)
     spans = {(round(p.vb.sceneBoundingRect().left()), round(p.vb.sceneBoundingRect().right())) for p in tl.lanes}
     assert len(spans) == 1
+    # leaving the timeline hides the hover line and shows the current frame again
+    tl.leaveEvent(None)
+    assert not any(h.isVisible() for h in tl.hover_lines) and "hover" not in tl.header.text()
+    project.close()
+
+
+def test_lane_scaling_words_and_resizing(qtbot, clip: Path) -> None:  # noqa: ANN001
+    """Real use (128 elements) against LT_max 10,000 fills the lane instead of lying flat; lanes resize."""
+    from app.ui.timeline import lane_top
+
+    assert lane_top(128, 10_000) == (128, False)
+    assert lane_top(16, 16) == (16, True) and lane_top(3000, 8000) == (8000, True)
+    assert lane_top(0, None) == (1, False)
+    project = Project(clip, clip.parent / "ws")
+    m = project.model
+    for f in range(N):
+        m.memlog.record({"frame": f, "working_frames": 2, "working_elements": 48, "working_capacity": 96,
+                         "long_term_elements": 128 * f // (N - 1), "long_term_capacity": 10_000, "events": []})
+    tl = MemoryTimeline(m)
+    qtbot.addWidget(tl)
+    tl.resize(800, 260)
+    tl.show()
+    qtbot.waitExposed(tl)
+    tl.redraw()
+    lo, hi = tl.lt.viewRange()[1]
+    assert 128 < hi < 200  # scaled to the 128 elements used
+    assert not tl.lt_line.isVisible() and not tl.lt_cap_in_view
+    labels = [t for _, t in tl.lt.getAxis("left")._tickLevels[0]]
+    assert "128 used" in labels
+    titles = [t.toPlainText() for t in tl.lane_titles]
+    assert titles == ["working memory · frames held",
+                      "long-term memory · elements (LT_max 10 000 is above this scale)"]
+    assert tl.lt.getAxis("bottom").labelText == "frame"
+    # the header and legend never set a minimum width, however long the frame's line is
+    tl.header.setText("Frame 9 · " + "events: add_objects, deep_update, insert · " * 6)
+    assert tl.minimumSizeHint().width() < 300
+    # resizable lanes: the splitter gives the long-term lane more room
+    before = tl.views[2].height()
+    sizes = tl.splitter.sizes()
+    tl.splitter.setSizes([sizes[0], sizes[1] - 20, sizes[2] + 20])
+    qtbot.waitUntil(lambda: tl.views[2].height() > before)
     project.close()
 
 

@@ -166,7 +166,7 @@ def test_export_every_format(window, qtbot, tmp_path: Path) -> None:  # noqa: AN
         pass
     out = tmp_path / "out"
     assert len(list((out / "palette").glob("*.png"))) == N
-    back = np.asarray(Image.open(out / "palette" / "000000.png"))
+    back = np.asarray(Image.open(out / "palette" / "00000.png"))  # named after the source frame stem
     assert np.array_equal(back, m.mask(0))
     assert (out / "overlay.mp4").stat().st_size > 0 and (out / "cutout_alpha.mov").stat().st_size > 0
     assert len(list((out / "rgba").glob("*.png"))) == N

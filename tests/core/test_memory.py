@@ -274,3 +274,47 @@ def test_blocked_read_equals_one_block(monkeypatch: pytest.MonkeyPatch, block: i
             mm.add_memory(key, shrink, values, frame=t, selection=sel)
     assert whole.long.size == blocked.long.size > 0
     assert blocked._scores is not None and blocked._scores.numel() <= max(block, H * W * 20)
+
+
+def test_all_valid_flag_tracks_validity_and_skips_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores know on the host when every element is valid for every object, so a read needs no data-dependent
+    grouping (a device synchronisation on a GPU); the flag is exact after compaction, and reads are identical."""
+    import xmem_core.memory.manager as manager
+
+    cfg = MemoryConfig(r=1, T_min=2, T_max=4, P=4, LT_max=12)
+    mm = MemoryManager(cfg, CK, CV)
+    mm.add_objects(2)
+    grouped: list[int] = []
+    group = manager._group_by_validity
+    monkeypatch.setattr(manager, "_group_by_validity", lambda v: grouped.append(1) or group(v))
+    for t in range(12):  # two objects from the start: consolidations, evictions, never a grouping
+        key, shrink, sel, values = _frame(t, 2)
+        if t:
+            mm.read(key, sel)
+        mm.add_memory(key, shrink, values, frame=t, selection=sel)
+    assert mm.long.size > 0 and mm.work.all_valid and mm.long.all_valid and not grouped
+    key, _, sel, _ = _frame(50, 2)
+    fast = mm.read(key, sel)
+    mm.work.all_valid = mm.long.all_valid = False  # force the general path: same result
+    torch.testing.assert_close(mm.read(key, sel), fast, rtol=0, atol=0)
+    assert grouped
+    mm.work.all_valid = mm.long.all_valid = True
+    mm.add_objects(1)  # a late object: invalid for every stored element
+    assert not mm.work.all_valid and not mm.long.all_valid
+    for t in range(12, 40):
+        key, shrink, sel, values = _frame(t, 3)
+        mm.read(key, sel)
+        mm.add_memory(key, shrink, values, frame=t, selection=sel)
+    assert not bool(mm.work.valid.all())  # the pinned first frame predates the late object
+    for st in (mm.work, mm.long):
+        assert not st.all_valid or bool(st.valid.all())  # the flag never claims more than is true
+        st.keep(torch.arange(st.size))
+        assert st.all_valid == bool(st.valid.all())  # and is exact after a compaction
+    st = ElementStore(CK, CV, with_selection=False)
+    st.add_objects(1)
+    st.append(torch.ones(3, CK), torch.ones(3), torch.zeros(1, 3, CV), frame=0)
+    st.add_objects(1)
+    st.append(torch.ones(2, CK), torch.ones(2), torch.zeros(2, 2, CV), frame=1)
+    assert not st.all_valid
+    st.keep(torch.tensor([3, 4]))  # only the elements written after the second object remain
+    assert st.all_valid

@@ -26,6 +26,7 @@ def test_flags_and_result(data_root: Path, tmp_path: Path) -> None:
     assert r["amp_dtype"] == "off" and r["compiled"] is False and r["args"]["channels_last"] is False
     direct = bench_train.run_bench(bench_train.parse_args(argv[:-2]))
     assert direct["args"]["frames"] == 3 and "it_per_s_nosync" not in direct  # CPU: no second pass
+    assert bench_train.parse_args(["--amp"]).amp == "auto"  # benchmarks/gpu_check.py passes a bare --amp
 
 
 def test_missing_data_is_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,4 +39,4 @@ def propagate_args(out: str, device: str) -> argparse.Namespace:
     propagate.add_parser(sub)
     # the sample is 640×360: process it at its own size rather than upscaling to 480
     return parser.parse_args(["propagate", str(SAMPLE_CLIP), "--mask", str(SAMPLE_MASK), "--out", out,
-                              "--device", device, "--size", "-1"])
+                              "--device", device, "--size", "-1", "--overwrite"])

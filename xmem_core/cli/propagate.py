@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 from xmem_core.cli.errors import CliError
+from xmem_core.cli.outdir import OutputFolder, check_output
 from xmem_core.config import MemoryConfig
 from xmem_core.inference.core import PRECISIONS
 from xmem_core.inference.session import VideoSession
@@ -18,6 +20,8 @@ from xmem_core.io.masks import read_mask
 from xmem_core.io.writer import MaskWriter
 from xmem_core.model.checkpoint import load_model
 from xmem_core.resources import default_weights
+
+MIN_SIZE, MAX_SIZE = 32, 4320  # processing short side: 32 px is a 2×2 feature map at stride 16; 4320 is 8K
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder for the mask PNGs")
     p.add_argument("--mask-frame", type=int, default=0, metavar="N", help="frame the mask annotates (default 0)")
     p.add_argument("--model", default=None, help="weights file: ours or the released XMem.pth (default: shipped)")
-    p.add_argument("--size", type=int, default=480, help="processing short side; -1 keeps the source (default 480)")
+    p.add_argument("--size", type=int, default=480,
+                   help="processing short side, 32..4320; -1 keeps the source (default 480)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when present)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto = fp16 on CUDA; on a CPU with native bf16 'mixed' (bf16 decoder and value fusion, "
@@ -44,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-long-term", action="store_true", help="disable long-term memory")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the masks an earlier run wrote into OUT_DIR (never other files)")
     p.set_defaults(func=run)
 
 
@@ -70,6 +77,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check everything (arguments, input, mask, OUT_DIR) before the model loads, then propagate and write."""
+    check_numbers(args)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     config = memory_config_from_args(args)
@@ -77,40 +86,70 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.input).exists():
         raise CliError(f"input not found: {args.input}")
     frames = open_frames(args.input)
+    _notes(frames.notes)
     n = len(frames)
     if not 0 <= args.mask_frame < n:
         raise CliError(f"--mask-frame {args.mask_frame} is outside the clip (0..{n - 1})")
     if not Path(args.mask).is_file():
         raise CliError(f"mask not found: {args.mask}")
-    mask = read_mask(args.mask, size=tuple(frames.size))
+    notes: list[str] = []
+    mask = read_mask(args.mask, size=tuple(frames.size), notes=notes)
+    _notes(notes)
     if not mask.any():
         raise CliError(f"the mask {args.mask} is empty: it marks no object")
     model_path = Path(args.model) if args.model else default_weights()
     if not model_path.is_file():
         raise CliError(f"model weights not found: {model_path}")
-    model = load_model(model_path, device=device)
-    session = VideoSession(model, frames, config, size=args.size, device=device, precision=args.precision,
-                           copy_model=False)
+    out = check_output(args.out, args.input, frames.names, args.mask, getattr(args, "overwrite", False))
+    try:
+        model = load_model(model_path, device=device)
+        session = VideoSession(model, frames, config, size=args.size, device=device, precision=args.precision,
+                               copy_model=False)
+    except BaseException:
+        out.discard_created()
+        raise
     del model  # the session optimised it in place
     session.set_mask(args.mask_frame, mask)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _propagate_both_ways(session, args.mask_frame, out_dir, frames.names, quiet=args.quiet)
+    try:
+        out.start()
+        _propagate_both_ways(session, args.mask_frame, out, frames.names, quiet=args.quiet)
+        out.finish()
+    except OSError as exc:  # a mask or manifest write failed (disk full, folder removed, ...)
+        raise CliError(f"cannot write masks to {out.folder}: {exc.strerror or exc}") from None
     frames.close()
     return 0
 
 
-def _propagate_both_ways(session: VideoSession, start: int, out_dir: Path, names: list[str], quiet: bool) -> None:
+def check_numbers(args: argparse.Namespace) -> None:
+    """--size and --threads within sane bounds (before anything is loaded or allocated)."""
+    if args.size != -1 and not MIN_SIZE <= args.size <= MAX_SIZE:
+        raise CliError(f"--size {args.size} is out of range: use {MIN_SIZE}..{MAX_SIZE} pixels (the processing "
+                       "short side), or -1 for the source size")
+    cpus = os.cpu_count() or 1
+    if not 0 <= args.threads <= cpus:
+        raise CliError(f"--threads {args.threads} is out of range: use 1..{cpus} (this machine's CPUs) or 0 for "
+                       "torch's default")
+
+
+def _notes(lines: list[str]) -> None:
+    for line in lines:
+        print(f"note: {line}", file=sys.stderr)
+
+
+def _propagate_both_ways(session: VideoSession, start: int, out: OutputFolder, names: list[str],
+                         quiet: bool) -> None:
     """Forward from the annotated frame to the end, then (fresh memory) backward to frame 0."""
     n = len(names)
     bar = tqdm(total=n, desc="propagate", unit="frame", file=sys.stderr, disable=quiet, dynamic_ncols=True)
     runs = [(1, True)] + ([(-1, False)] if start > 0 else [])
-    with MaskWriter() as writer:
-        for direction, write_start in runs:
-            session.reset_memory()
-            for result in session.propagate(start, direction, stop_at_keyframe=False):
-                if result.frame == start and not write_start:
-                    continue
-                writer.write(out_dir / f"{names[result.frame]}.png", result.mask)
-                bar.update(1)
-    bar.close()
+    try:
+        with MaskWriter() as writer:
+            for direction, write_start in runs:
+                session.reset_memory()
+                for result in session.propagate(start, direction, stop_at_keyframe=False):
+                    if result.frame == start and not write_start:
+                        continue
+                    writer.write(out.path(f"{names[result.frame]}.png"), result.pending)  # waited for in the writer
+                    bar.update(1)
+    finally:
+        bar.close()  # before any error line, so it never shares the bar's line

@@ -19,11 +19,12 @@ from torch import Tensor
 
 from xmem_core.config import MemoryConfig
 from xmem_core.inference.allocator import keep_freed_memory
+from xmem_core.inference.stages import EagerRunner, StageRunner, make_runner
 from xmem_core.memory.log import MemoryEvent, MemoryStats
 from xmem_core.memory.manager import MemoryManager
 from xmem_core.memory.sensory import SensoryMemory
 from xmem_core.model.aggregate import aggregate
-from xmem_core.model.network import XMem
+from xmem_core.model.network import KeyFeatures, XMem
 from xmem_core.model.optimize import prepare_for_inference
 
 PRECISIONS = ("auto", "fp32", "mixed", "bf16", "fp16")
@@ -63,7 +64,10 @@ class InferenceCore:
         profile: bool = False,
         optimize: bool = True,
         copy_model: bool = True,
+        runner: StageRunner | None = None,
+        graphs: bool = False,
     ) -> None:
+        """runner: how the fixed-shape stages run (default: CUDA graphs when `graphs` and on CUDA, else eager)."""
         if precision not in PRECISIONS:
             raise EngineError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
         self.config = config or MemoryConfig()
@@ -81,6 +85,7 @@ class InferenceCore:
         # table gives it: for 'mixed' the value encoder's fusion then stays fp32 (prepare_for_inference sets it)
         self.net = prepare_for_inference(net, self.precision, inplace=not copy_model) if optimize else net.eval()
         self.profile = profile
+        self.runner = runner if runner is not None else make_runner(self.device, graphs)
         self.objects: list[int] = []
         self._events: list[MemoryEvent] = []
         self.reset_memory(log=False)
@@ -155,8 +160,8 @@ class InferenceCore:
         self.curr_ti += 1
         grid = (image.shape[-2] // 16, image.shape[-1] // 16)
         flags = self._flags(mask, mask_ids, valid_ids, end)
-        with timer("key_encoder"), self._autocast("encoder"):
-            feats = self.net.encode_key(image, need_sk=flags.is_mem, need_ek=flags.need_ek)
+        with timer("key_encoder"):
+            feats = self._encode_key(image, need_sk=flags.is_mem, need_ek=flags.need_ek)
         pred = self._segment(feats, flags, timer) if flags.need_segment else None
         if mask is not None:
             out = self._merge_mask(pred, mask, mask_ids or [], valid_ids, grid, image)
@@ -164,7 +169,7 @@ class InferenceCore:
             assert pred is not None
             out = pred
         if flags.is_mem:
-            with timer("value_encoder"), self._autocast("encoder"):
+            with timer("value_encoder"):
                 self._memorise(image, feats, out, flags, frame)
         return StepOutput(out.float(), list(self.objects), self._stats(frame), timer.times)
 
@@ -186,10 +191,8 @@ class InferenceCore:
         with timer("memory_read"), self._fp32():
             sel = feats.selection[0].float() if feats.selection is not None else None
             readout = self.memory.read(feats.key[0].float(), sel)
-        with timer("decoder"), self._autocast("decoder"):
-            hidden, _, prob = self.net.segment(
-                feats, readout[None], self.sensory.get(), h_out=flags.is_normal, strip_bg=False
-            )
+        with timer("decoder"):
+            hidden, prob = self._decode(feats, readout[None], self.sensory.get(), flags.is_normal)
         if flags.is_normal:
             self.sensory.set(hidden)
         return prob[0]
@@ -211,9 +214,8 @@ class InferenceCore:
         return aggregate(full[None])[1][0]
 
     def _memorise(self, image: Tensor, feats, out: Tensor, flags: "_Flags", frame: int) -> None:
-        value, hidden = self.net.encode_value(
-            image, feats.f16, self.sensory.get(), out[None, 1:].to(image.dtype), is_deep_update=flags.is_deep
-        )
+        value, hidden = self._encode_value(image, feats.f16, self.sensory.get(), out[None, 1:].to(image.dtype),
+                                           flags.is_deep)
         sel = feats.selection[0] if (self.config.long_term and feats.selection is not None) else None
         with self._fp32():
             self.memory.add_memory(feats.key[0].float(), feats.shrinkage[0].float(), value[0].float(), frame,
@@ -223,6 +225,49 @@ class InferenceCore:
             self.sensory.set(hidden)
             self.last_deep_ti = self.curr_ti
             self._events.append(MemoryEvent("deep_update", {"frame": frame}))
+
+    # ------------------------------------------------- fixed-shape stages
+    def _encode_key(self, image: Tensor, need_sk: bool, need_ek: bool) -> KeyFeatures:
+        """Key encoder and projection through the stage runner (image 1×3×H×W)."""
+
+        def stage(x: Tensor) -> tuple[Tensor | None, ...]:
+            with self._autocast("encoder"):
+                f = self.net.encode_key(x, need_sk=need_sk, need_ek=need_ek)
+            return f.key, f.shrinkage, f.selection, f.f16, f.f8, f.f4
+
+        return KeyFeatures(*self.runner.run("key_encoder", (need_sk, need_ek), stage, (image,)))
+
+    def _decode(self, feats: KeyFeatures, readout: Tensor, hidden: Tensor | None,
+                h_out: bool) -> tuple[Tensor | None, Tensor]:
+        """Decoder through the stage runner: (hidden 1×N×Ch×h×w | None, prob 1×(N+1)×H×W)."""
+
+        def stage(f16: Tensor, f8: Tensor, f4: Tensor, r: Tensor, h: Tensor | None) -> tuple[Tensor | None, ...]:
+            with self._autocast("decoder"):
+                # only stage inputs may be read here: a captured graph would keep reading any other tensor the
+                # closure held (the decoder does not use the key; f16 stands in for it)
+                f = KeyFeatures(f16, None, None, f16, f8, f4)
+                h_new, _, prob = self.net.segment(f, r, h, h_out=h_out, strip_bg=False)
+            return h_new, prob
+
+        h_new, prob = self.runner.run("decoder", h_out, stage, (feats.f16, feats.f8, feats.f4, readout, hidden))
+        assert prob is not None
+        return h_new, prob
+
+    def _encode_value(self, image: Tensor, f16: Tensor, hidden: Tensor | None, masks: Tensor,
+                      is_deep: bool) -> tuple[Tensor, Tensor | None]:
+        """Value encoder through the stage runner: (value 1×N×Cv×h×w, hidden 1×N×Ch×h×w | None)."""
+
+        def stage(x: Tensor, f: Tensor, h: Tensor | None, m: Tensor) -> tuple[Tensor | None, ...]:
+            with self._autocast("encoder"):
+                return self.net.encode_value(x, f, h, m, is_deep_update=is_deep)
+
+        value, h_new = self.runner.run("value_encoder", is_deep, stage, (image, f16, hidden, masks))
+        assert value is not None
+        return value, h_new
+
+    def invalidate_graphs(self) -> None:
+        """Drop captured stages: call after the network's weights were replaced (e.g. by per-clip adaptation)."""
+        self.runner.invalidate()
 
     def _stats(self, frame: int) -> MemoryStats:
         events = self._events + self.memory.take_events()
@@ -242,13 +287,18 @@ class InferenceCore:
         """Memory maths (similarity, top-k, sparse readout, potentiation) always runs in fp32."""
         return torch.autocast(device_type=self.device.type, enabled=False)
 
+    @property
+    def _graphs(self) -> bool:
+        return not isinstance(self.runner, EagerRunner)
+
     def _autocast(self, stage: str) -> contextlib.AbstractContextManager:
         """Autocast for a network stage ("encoder": key and value encoders, "decoder") when the precision runs it
         in bf16/fp16 (see _LOW_PRECISION_STAGES); fp32 otherwise."""
         if stage not in _LOW_PRECISION_STAGES[self.precision]:
             return self._fp32()
         dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+        # no cast cache under graph capture: cached casts would be freed while a graph still reads them
+        return torch.autocast(device_type=self.device.type, dtype=dtype, cache_enabled=not self._graphs)
 
 
 @dataclass

@@ -47,16 +47,25 @@ def normalize(image: Tensor) -> Tensor:
     return (x - mean) / std
 
 
-def prepare_image(frame: np.ndarray, geo: Geometry, device: torch.device | str = "cpu") -> Tensor:
-    """H×W×3 uint8 RGB -> 1×3×Hp×Wp normalised, padded with zeros in normalised space (= mean colour)."""
+def resize_frame(frame: np.ndarray, geo: Geometry) -> np.ndarray:
+    """H×W×3 uint8 source frame -> h×w×3 uint8 at processing size (area when shrinking, bilinear when growing)."""
     if frame.shape[:2] != geo.source:
         raise ValueError(f"frame is {frame.shape[1]}x{frame.shape[0]}, expected {geo.source[1]}x{geo.source[0]}")
     rh, rw = geo.resized
     if (rh, rw) != geo.source:
         interp = cv2.INTER_AREA if rh < geo.source[0] else cv2.INTER_LINEAR
         frame = cv2.resize(frame, (rw, rh), interpolation=interp)
-    x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1)[None]
-    return F.pad(normalize(x), geo.pad)
+    return np.ascontiguousarray(frame)
+
+
+def normalize_pad(x: Tensor, geo: Geometry) -> Tensor:
+    """h×w×3 uint8 tensor (resized frame, any device) -> 1×3×Hp×Wp normalised and padded."""
+    return F.pad(normalize(x.permute(2, 0, 1)[None]), geo.pad)
+
+
+def prepare_image(frame: np.ndarray, geo: Geometry, device: torch.device | str = "cpu") -> Tensor:
+    """H×W×3 uint8 RGB -> 1×3×Hp×Wp normalised, padded with zeros in normalised space (= mean colour)."""
+    return normalize_pad(torch.from_numpy(resize_frame(frame, geo)).to(device), geo)
 
 
 def prepare_mask(mask: np.ndarray, ids: list[int], geo: Geometry, device: torch.device | str = "cpu") -> Tensor:
@@ -86,15 +95,61 @@ def to_source(prob: Tensor, geo: Geometry) -> Tensor:
     return p
 
 
-def prob_to_index(prob: Tensor, object_ids: list[int]) -> np.ndarray:
-    """(N+1)×H×W probabilities -> H×W uint8 mask of user ids (argmax including background, first max wins).
+def prob_index(prob: Tensor, object_ids: list[int], out: Tensor | None = None) -> Tensor:
+    """(N+1)×H×W probabilities -> H×W uint8 tensor of user ids on prob's device (argmax including background,
+    first max wins), written into `out` when given.
 
     A running maximum over the few channels: equal to `argmax(0)`, which is a slow strided reduction on the CPU.
     """
     best = prob[0].clone()
-    index = torch.zeros(prob.shape[1:], dtype=torch.uint8, device=prob.device)
+    index = torch.zeros(prob.shape[1:], dtype=torch.uint8, device=prob.device) if out is None else out.zero_()
     for channel, obj_id in enumerate(object_ids, start=1):
         better = prob[channel] > best
         index.masked_fill_(better, obj_id)
         torch.maximum(best, prob[channel], out=best)
-    return index.cpu().numpy()
+    return index
+
+
+def prob_to_index(prob: Tensor, object_ids: list[int]) -> np.ndarray:
+    """`prob_index` as a host H×W uint8 array."""
+    return prob_index(prob, object_ids).cpu().numpy()
+
+
+# Upsampled probabilities beyond this many elements ((N+1)·H·W) are computed in bands of rows (`source_index`):
+# 4K with 3 objects would otherwise be a 133 MB fp32 tensor (plus the same again for the interpolation).
+OUTPUT_TILE_ELEMENTS = 2**24
+
+
+def source_index(prob: Tensor, object_ids: list[int], geo: Geometry,
+                 max_elements: int = OUTPUT_TILE_ELEMENTS) -> Tensor:
+    """(N+1)×Hp×Wp padded probabilities -> H×W uint8 index mask at source resolution, on prob's device.
+
+    Up to `max_elements` upsampled values this is `prob_index(to_source(prob))` exactly; beyond, bilinear
+    upsampling (same sampling as F.interpolate, align_corners=False) and the argmax run on bands of output rows
+    of at most `max_elements` values, so memory is bounded at any source size. Band values may differ from
+    F.interpolate's in the last bit (operation order), which can only flip exact ties.
+    """
+    p = unpad(prob, geo)
+    h, w = geo.source
+    if tuple(p.shape[-2:]) == geo.source or p.shape[0] * h * w <= max_elements:
+        return prob_index(to_source(prob, geo), object_ids)
+    rows = max(1, max_elements // (p.shape[0] * w))
+    out = torch.empty((h, w), dtype=torch.uint8, device=p.device)
+    for y in range(0, h, rows):
+        y0, y1, wy = _linear_taps(p.shape[-2], h, p.device, y, min(h, y + rows))
+        # rows by explicit lerp, columns by F.interpolate with the row count unchanged (an identity along rows)
+        band = p.index_select(1, y0) * (1 - wy)[:, None] + p.index_select(1, y1) * wy[:, None]  # C×m×w
+        band = F.interpolate(band[None], size=(band.shape[1], w), mode="bilinear", align_corners=False)[0]
+        prob_index(band, object_ids, out=out[y : y + band.shape[1]])
+    return out
+
+
+def _linear_taps(n_in: int, n_out: int, device: torch.device, start: int = 0,
+                 stop: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """Source indices (i0, i1) and weight of i1 for output positions start..stop-1 of a bilinear resize
+    n_in -> n_out with align_corners=False (PyTorch's convention: clamped at 0, i1 = i0 + 1 inside)."""
+    pos = torch.arange(start, n_out if stop is None else stop, device=device, dtype=torch.float32)
+    src = ((pos + 0.5) * (n_in / n_out) - 0.5).clamp_(min=0.0)
+    i0 = src.floor().long().clamp_(max=n_in - 1)
+    i1 = (i0 + 1).clamp_(max=n_in - 1)
+    return i0, i1, src - i0.float()

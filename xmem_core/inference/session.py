@@ -13,7 +13,15 @@ import torch
 from xmem_core.config import MemoryConfig
 from xmem_core.inference.core import EngineError, InferenceCore
 from xmem_core.inference.prefetch import FramePrefetcher
-from xmem_core.inference.preprocess import make_geometry, prepare_image, prepare_mask, prob_to_index, to_source
+from xmem_core.inference.preprocess import (
+    OUTPUT_TILE_ELEMENTS,
+    make_geometry,
+    prepare_mask,
+    prob_index,
+    source_index,
+    to_source,
+)
+from xmem_core.inference.transfer import HostMask, Upload
 from xmem_core.io.frames import FrameSource
 from xmem_core.memory.log import MemoryStats
 from xmem_core.model.network import XMem
@@ -21,15 +29,21 @@ from xmem_core.model.network import XMem
 
 @dataclass
 class FrameResult:
-    """One propagated (or fed) frame."""
+    """One propagated (or fed) frame. On CUDA the mask is still being copied to the host when the result is
+    yielded: reading `mask` waits for that copy (only); `pending` can be handed to another thread to wait there."""
 
     frame: int  # source frame index
-    mask: np.ndarray  # H×W uint8 index mask at source resolution (user ids)
+    pending: HostMask  # the H×W uint8 index mask at source resolution (user ids), possibly still in flight
     stats: MemoryStats  # memory occupancy and events after this frame
     is_keyframe: bool  # True when the mask is the user's own (start frame or a keyframe met on the way)
     prob: torch.Tensor | None = None  # (N+1)×H×W source-resolution probabilities, only with with_prob=True
     object_ids: list[int] = field(default_factory=list)  # ids of prob channels 1..N
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def mask(self) -> np.ndarray:
+        """H×W uint8 index mask at source resolution (user ids)."""
+        return self.pending.result()
 
 
 class VideoSession:
@@ -47,18 +61,23 @@ class VideoSession:
         optimize: bool = True,
         copy_model: bool = True,
         prepare_ahead: bool | None = None,
+        graphs: bool | None = None,
     ) -> None:
         """copy_model=False hands `model` over: it is optimised in place (folded BN, bf16...) to save memory.
         prepare_ahead: resize, normalise and upload frames in the prefetch thread too, not only decode them there
-        (None: on CUDA only; see `_prepare_stages`)."""
+        (None: on CUDA only; see `_prepare_stages`). graphs: capture the fixed-shape stages as CUDA graphs
+        (None: on CUDA unless profiling, whose per-stage synchronisation would be measured instead)."""
         self.device = torch.device(device)
         self.prepare_ahead = self.device.type == "cuda" if prepare_ahead is None else prepare_ahead
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise EngineError("CUDA was requested but no CUDA device is available")
         self.frames = frames
         self.geometry = make_geometry(tuple(frames.size), size)
+        graphs = self.device.type == "cuda" and not profile if graphs is None else graphs
         self.core = InferenceCore(model.to(self.device).eval(), memory_config, precision=precision, profile=profile,
-                                  optimize=optimize, copy_model=copy_model)
+                                  optimize=optimize, copy_model=copy_model, graphs=graphs)
+        self.output_tile_elements = OUTPUT_TILE_ELEMENTS  # bound on upsampled probabilities held at once
+        self._upload = Upload(self.device, self.geometry, channels_last=optimize)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed input shape per session
         self._keyframes: dict[int, np.ndarray] = {}
@@ -81,6 +100,11 @@ class VideoSession:
                 raise EngineError("mask values must be object ids between 0 and 255")
             mask = mask.astype(np.uint8)
         self._keyframes[frame] = mask.copy()
+
+    def keyframe_mask(self, frame: int) -> np.ndarray | None:
+        """The stored H×W mask of keyframe `frame` (a copy), or None."""
+        mask = self._keyframes.get(frame)
+        return None if mask is None else mask.copy()
 
     def clear_mask(self, frame: int) -> None:
         self._keyframes.pop(frame, None)
@@ -145,14 +169,12 @@ class VideoSession:
         uploaded there. On the CPU they are prepared in this thread: tensor ops in a second thread start a second
         OpenMP team beside the inference's, which on 2 cores made propagation slower (README, Performance)."""
         if self.prepare_ahead:
-            return self._prepare, _identity
-        return _identity, self._prepare
+            return self._prepare, self._upload.receive
+        return _identity, lambda frame: self._upload.receive(self._prepare(frame))
 
-    def _prepare(self, frame: np.ndarray) -> torch.Tensor:
-        """Source frame -> 1×3×Hp×Wp normalised tensor on the device (pinned + async copy on CUDA)."""
-        if self.device.type != "cuda":
-            return prepare_image(frame, self.geometry, "cpu")
-        return prepare_image(frame, self.geometry, "cpu").pin_memory().to(self.device, non_blocking=True)
+    def _prepare(self, frame: np.ndarray) -> Any:
+        """Source frame -> 1×3×Hp×Wp normalised tensor (CPU), or one being uploaded on a side stream (CUDA)."""
+        return self._upload.prepare(frame)
 
     def _last_frame(self, start: int, direction: int, stop: int | None, stop_at_keyframe: bool) -> int:
         n = len(self.frames)
@@ -177,12 +199,16 @@ class VideoSession:
             mask_t = prepare_mask(user_mask, ids, geo, self.device)
         with torch.inference_mode():
             out = self.core.step(image, mask_t, ids, end=end, frame=idx)
-            needed = with_prob or user_mask is None  # a user mask is returned as given
-            prob = to_source(out.prob, geo) if needed else None
-            mask = user_mask.copy() if user_mask is not None else prob_to_index(prob, out.object_ids)
+            prob = to_source(out.prob, geo) if with_prob else None
+            if user_mask is not None:  # a user mask is returned as given
+                mask = HostMask.ready(user_mask.copy())
+            elif prob is not None:
+                mask = HostMask.copy_of(prob_index(prob, out.object_ids))
+            else:
+                mask = HostMask.copy_of(source_index(out.prob, out.object_ids, geo, self.output_tile_elements))
         return FrameResult(
             frame=idx,
-            mask=mask,
+            pending=mask,
             stats=out.stats,
             is_keyframe=user_mask is not None and idx in self._keyframes,
             prob=prob if with_prob else None,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_save"]
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_save", "stale_temp_files",
+           "sweep_stale_temps"]
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -79,3 +81,31 @@ def atomic_save(path: str | os.PathLike, writer: Callable[[IO[bytes]], object]) 
     """
     with atomic_open(path, "wb") as fh:
         writer(fh)
+
+
+#: the temp names `atomic_open` creates: ".<target name>.<8 random characters>.tmp"
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+
+
+def stale_temp_files(folder: str | os.PathLike, targets: Callable[[str], bool]) -> list[Path]:
+    """Temp files `atomic_open` left in `folder` (a kill mid-write) whose target name passes `targets`."""
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return []
+    found = []
+    for p in entries:
+        m = _TEMP_NAME.match(p.name)
+        if m and targets(m.group("target")) and p.is_file():
+            found.append(p)
+    return sorted(found)
+
+
+def sweep_stale_temps(folder: str | os.PathLike, targets: Callable[[str], bool]) -> int:
+    """Delete our own leftover temp files (only names of our pattern for matching targets); returns the count."""
+    removed = 0
+    for p in stale_temp_files(folder, targets):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed += 1
+    return removed

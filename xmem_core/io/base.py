@@ -71,6 +71,7 @@ class FrameSource(ABC):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._cache = FrameCache()
+        self.notes: list[str] = []  # what was found and corrected at open (e.g. a truncated video), one line each
 
     @abstractmethod
     def __len__(self) -> int: ...

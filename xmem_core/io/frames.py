@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from xmem_core.io.base import FrameSource, FrameSourceError, natural_key
 from xmem_core.io.video import VIDEO_EXTENSIONS, VideoSource
@@ -34,6 +34,16 @@ class FolderSource(FrameSource):
         if dup is not None:
             raise FrameSourceError(f"two frames share the stem {dup!r} in {self.path}")
         self._size = _image_size(self.files[0])
+        self._check_headers()
+
+    def _check_headers(self) -> None:
+        """Read every frame's header (no pixels) so a bad or odd-sized frame fails at open, not mid-run."""
+        for path in self.files[1:]:
+            h, w = _image_size(path)
+            if (h, w) != self._size:
+                raise FrameSourceError(
+                    f"frame {path.name} is {h}x{w} (HxW) but the first frame {self.files[0].name} is "
+                    f"{self._size[0]}x{self._size[1]}; all frames must share one size")
 
     def __len__(self) -> int:
         return len(self.files)
@@ -75,7 +85,8 @@ def _image_size(path: Path) -> tuple[int, int]:
         with Image.open(path) as img:
             w, h = img.size
     except (OSError, ValueError) as exc:
-        raise FrameSourceError(f"cannot read frame {path}: {exc}") from exc
+        reason = "not an image file" if isinstance(exc, UnidentifiedImageError) else str(exc)
+        raise FrameSourceError(f"cannot read frame {path}: {reason}") from exc
     return h, w
 
 

@@ -23,9 +23,13 @@ from xmem_core.io.base import FrameSource, FrameSourceError
 if TYPE_CHECKING:  # PyAV is imported only where a video is opened, so the engine and training import without it
     import av
 
-__all__ = ["VideoSource", "VIDEO_EXTENSIONS", "PacketIndex"]
+__all__ = ["VideoSource", "VIDEO_EXTENSIONS", "PacketIndex", "FramesEndedError"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
+
+
+class FramesEndedError(FrameSourceError, IndexError):
+    """A video ended before a frame its header promised (an IndexError for sequence users, one line for the CLI)."""
 
 
 def _av() -> ModuleType:
@@ -155,6 +159,10 @@ class VideoSource(FrameSource):
             raise FrameSourceError(f"cannot decode frame {index} of {self.path}: {_reason(exc)}") from exc
 
     def _decode_to(self, index: int) -> np.ndarray:
+        if self._index is not None and index >= self._index.count:  # past the demuxed packets
+            self._len = self._index.count
+            raise FramesEndedError(f"video {self.path} ends early: frame {index} does not decode "
+                                   f"({self._len} frames decodable)")
         if not self._can_stream_to(index):
             self._seek_before(index)
         # frames skipped on the way are converted and cached only if they fit in the cache next to the target
@@ -208,7 +216,8 @@ class VideoSource(FrameSource):
         """The stream ended before ``index``: correct the length (the header overstated it) and fail."""
         if self._pos is not None and self._pos < self._len:
             self._len = self._pos
-        raise IndexError(f"frame {index} is past the end of {self.path} ({self._len} frames decodable)")
+        raise FramesEndedError(f"video {self.path} ends early: frame {index} does not decode "
+                               f"({self._len} frames decodable)")
 
     def _seek_before(self, index: int) -> None:
         self._ensure_index()
@@ -244,14 +253,45 @@ class VideoSource(FrameSource):
 
     # ----------------------------------------------------------------- frame count
     def _initial_count(self) -> int:
-        """Header frame count, cross-checked against duration × rate; a counting pass if missing or inconsistent."""
+        """Frames that decode: the demux-only packet count, checked by decoding the tail when the header disagrees.
+
+        A truncated file keeps the header of the whole clip; its length is corrected here, at open, and
+        ``notes`` says so ("header says 12 frames, 3 decode"), instead of failing mid-run.
+        """
         header = int(self._stream.frames or 0)
-        estimate = _duration_estimate(self._stream)
-        if header > 0 and (estimate is None or abs(header - estimate) <= max(2, 0.02 * header)):
-            return header
         self._len = header
         self._ensure_index()
+        if header > 0 and self._index.count != header:
+            decodable = self._probe_tail()
+            if decodable < self._index.count:
+                self._index = PacketIndex(self._index.pts[:decodable] if self._index.pts else None,
+                                          [k for k in self._index.keyframe_pts
+                                           if self._index.pts and k <= self._index.pts[decodable - 1]],
+                                          decodable)
+                self._len = decodable
+            if self._len < header:
+                self.notes.append(f"{self.path.name}: header says {header} frames, {self._len} decode; "
+                                  f"using those {self._len}")
         return self._len
+
+    def _probe_tail(self) -> int:
+        """Count the frames that decode: from the last keyframe to the end, on a second decoder."""
+        index = self._index
+        start, target = 0, None
+        if index.pts is not None and index.keyframe_pts:
+            target = index.keyframe_pts[-1]
+            start = index.index_of(target) or 0
+        decoded = 0
+        try:
+            with _av().open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                if target is not None and start > 0:
+                    container.seek(target, stream=stream, backward=True, any_frame=False)
+                for _ in container.decode(stream):
+                    decoded += 1
+        except _av_errors():
+            pass  # a damaged tail ends the count where decoding stopped
+        return max(1, start + decoded)
 
     def _ensure_index(self) -> None:
         if self._index is not None:

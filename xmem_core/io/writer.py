@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
 
 import numpy as np
 
 from xmem_core.io.masks import write_mask
+
+
+class PendingMask(Protocol):
+    """A mask that may still be in flight (xmem_core.inference.transfer.HostMask)."""
+
+    def result(self) -> np.ndarray: ...
+
+
+def _write_pending(path: str | os.PathLike, mask: PendingMask) -> None:
+    write_mask(path, np.asarray(mask.result(), dtype=np.uint8))
 
 
 class MaskWriter:
@@ -19,11 +31,16 @@ class MaskWriter:
         self._pending: deque[Future] = deque()
         self._depth = depth
 
-    def write(self, path: str | os.PathLike, mask: np.ndarray) -> None:
-        """Queue `mask` (H×W uint8, copied) for `path`; blocks while `depth` writes are pending."""
+    def write(self, path: str | os.PathLike, mask: np.ndarray | PendingMask) -> None:
+        """Queue `mask` (H×W uint8, copied; or a pending mask, e.g. one still being copied from the GPU, waited
+        for in the writer thread) for `path`; blocks while `depth` writes are pending."""
         while len(self._pending) >= self._depth:
             self._pending.popleft().result()
-        self._pending.append(self._pool.submit(write_mask, path, np.array(mask, dtype=np.uint8, copy=True)))
+        if isinstance(mask, np.ndarray):
+            mask = np.array(mask, dtype=np.uint8, copy=True)
+            self._pending.append(self._pool.submit(write_mask, path, mask))
+        else:
+            self._pending.append(self._pool.submit(_write_pending, path, mask))
 
     def close(self) -> None:
         """Wait for every queued write; re-raise the first error."""
@@ -36,5 +53,9 @@ class MaskWriter:
     def __enter__(self) -> MaskWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        with contextlib.suppress(Exception):  # already failing: finish queued writes, keep the caller's error
+            self.close()

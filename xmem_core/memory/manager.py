@@ -91,10 +91,15 @@ class MemoryManager:
         q = query_terms(query_key.reshape(ck, -1), _flat(query_selection))
         use_long = self.config.long_term and self.long.size > 0
         stores = [self.long, self.work] if use_long else [self.work]
-        valid = torch.cat([st.valid for st in stores], -1)  # N×L
-        groups = [(p, slots) for p, slots in _group_by_validity(valid) if bool(p.any())]  # all-invalid: zeros
-        patterns: list[Tensor | None] = [p for p, _ in groups]
-        full = next((i for i, p in enumerate(patterns) if bool(p.all())), None)
+        if all(st.all_valid for st in stores):  # the common case, decided on the host: one group, no pattern
+            groups: list[tuple[Tensor | None, list[int]]] = [(None, list(range(self.num_objects)))]
+            patterns: list[Tensor | None] = [None]
+            full: int | None = 0
+        else:
+            valid = torch.cat([st.valid for st in stores], -1)  # N×L
+            groups = [(p, slots) for p, slots in _group_by_validity(valid) if bool(p.any())]  # all-invalid: zeros
+            patterns = [p for p, _ in groups]
+            full = next((i for i, p in enumerate(patterns) if p is not None and bool(p.all())), None)
         if self.config.long_term and full is None:
             full = len(patterns)
             patterns.append(None)
@@ -240,10 +245,11 @@ class MemoryManager:
         proto_key = cand_key.index_select(1, top)  # Ck×P
         proto_sel = w.selection.index_select(0, idx).index_select(0, top).t()  # Ck×P
         sim = get_similarity(cand_key[None], cand_shrink[None], proto_key[None], proto_sel[None])[0]  # C×P
-        proto_values, proto_shrink = _potentiate(sim, cand_values, cand_shrink, cand_valid)
+        proto_values, proto_shrink = _potentiate(sim, cand_values, cand_shrink, cand_valid, w.all_valid)
         proto_valid = cand_valid.index_select(1, top)
         proto_frames = w.frame.index_select(0, idx).index_select(0, top)
-        self.long.append(proto_key.t(), proto_shrink[0], proto_values, proto_frames, valid=proto_valid)
+        self.long.append(proto_key.t(), proto_shrink[0], proto_values, proto_frames, valid=proto_valid,
+                         valid_all=w.all_valid)
         self._forget_frames(positions)
         self.events.append(MemoryEvent("consolidate", {"candidates": int(idx.numel()), "prototypes": n_proto}))
 
@@ -265,15 +271,21 @@ class MemoryManager:
         return events
 
 
-def _potentiate(sim: Tensor, cand_values: Tensor, cand_shrink: Tensor, cand_valid: Tensor) -> tuple[Tensor, Tensor]:
+def _potentiate(sim: Tensor, cand_values: Tensor, cand_shrink: Tensor, cand_valid: Tensor,
+                all_valid: bool = False) -> tuple[Tensor, Tensor]:
     """Prototype values and shrinkage as softmax-weighted averages of candidates (full softmax, spec §5.7).
 
-    sim: C×P (candidates × prototypes), cand_values: N×C×Cv, cand_shrink: 1×C, cand_valid: N×C.
-    Each object averages only over candidates it has values for. Returns (N×P×Cv, 1×P).
+    sim: C×P (candidates × prototypes), cand_values: N×C×Cv, cand_shrink: 1×C, cand_valid: N×C (all True when
+    the caller knows `all_valid`; then no grouping is computed). Each object averages only over candidates it has
+    values for. Returns (N×P×Cv, 1×P).
     """
     weights_all = full_softmax(sim[None])[0]  # C×P
     proto_shrink = cand_shrink @ weights_all
     out = cand_values.new_zeros((cand_values.shape[0], sim.shape[1], cand_values.shape[2]))
+    if all_valid:
+        for slot in range(cand_values.shape[0]):
+            out[slot] = weights_all.t() @ cand_values[slot]
+        return out, proto_shrink
     for pattern, slots in _group_by_validity(cand_valid):
         if not bool(pattern.any()):
             continue

@@ -40,6 +40,9 @@ class ElementStore:
         self.num_objects = 0
         self._cap = 0
         self._buf: dict[str, Tensor] = {}
+        # host-side knowledge that every element is valid for every object, so that a read needs no
+        # data-dependent grouping (a device synchronisation per frame on a GPU); False means "unknown"
+        self.all_valid = True
 
     # ----------------------------------------------------------------- views
     def _view(self, name: str) -> Tensor:
@@ -127,9 +130,12 @@ class ElementStore:
         frame: int | Tensor,
         selection: Tensor | None = None,
         valid: Tensor | None = None,
+        valid_all: bool = False,
     ) -> None:
-        """Append n elements. key: n×Ck, shrinkage: n, values: N×n×Cv, selection: n×Ck, valid: N×n."""
+        """Append n elements. key: n×Ck, shrinkage: n, values: N×n×Cv, selection: n×Ck, valid: N×n
+        (None: all valid; valid_all: the caller knows `valid` is all True)."""
         n = key.shape[0]
+        self.all_valid = self.all_valid and (valid is None or valid_all)
         if values.shape[0] != self.num_objects:
             raise ValueError(f"values hold {values.shape[0]} objects, store has {self.num_objects}")
         if self.with_selection and selection is None:
@@ -162,6 +168,8 @@ class ElementStore:
             kept = buf.narrow(axis, 0, self.size).index_select(axis, index)
             buf.narrow(axis, 0, n).copy_(kept)
         self.size = n
+        if not self.all_valid:  # compaction may have dropped the last elements some object lacked
+            self.all_valid = n == 0 or bool(self._buf["valid"][:, :n].all())
 
     def remove(self, index: Tensor) -> None:
         """Drop the elements at `index`."""
@@ -177,6 +185,8 @@ class ElementStore:
     def add_objects(self, count: int) -> None:
         """Register `count` new objects: zero values, invalid for every existing element."""
         self.num_objects += count
+        if self.size > 0:
+            self.all_valid = False
         if not self._buf:
             return
         old_v, old_ok = self._buf["values"], self._buf["valid"]
@@ -198,6 +208,7 @@ class ElementStore:
         self.size = 0
         self._buf = {}
         self._cap = 0
+        self.all_valid = True
 
     def nbytes(self) -> int:
         """Bytes held by the buffers (capacity, not just size)."""

@@ -8,6 +8,8 @@ fp16 tensors are cast to fp32; a 4-channel (single-object) value_encoder.conv1 i
 from __future__ import annotations
 
 import collections
+import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,24 +36,78 @@ class CheckpointError(ValueError):
         self.missing = missing or []
         self.unexpected = unexpected or []
         self.mismatched = mismatched or []
-        parts = [message]
+        summary, details = [], []
         for label, names in (("missing", self.missing), ("unexpected", self.unexpected),
                              ("shape mismatch", self.mismatched)):
             if names:
+                first = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+                summary.append(f"{len(names)} {label} ({first})")
                 shown = ", ".join(names[:20]) + (f", ... ({len(names)} total)" if len(names) > 20 else "")
-                parts.append(f"{label} keys ({len(names)}): {shown}")
-        super().__init__("\n".join(parts))
+                details.append(f"{label} keys ({len(names)}): {shown}")
+        first_line = f"{message}: {'; '.join(summary)}" if summary else message
+        super().__init__("\n".join([first_line, *details]))
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """torch.load with weights_only (training checkpoints may hold a Counter in the scheduler state)."""
+def read_file(path: str | Path, what: str = "weights file") -> Any:
+    """torch.load with weights_only=True (no code can run); every failure is a CheckpointError with one line.
+
+    Training checkpoints may hold a Counter in the scheduler state, so `collections.Counter` is allowed.
+    """
+    path = Path(path)
+    head = _head(path)
+    kind = _file_kind(head)
+    if kind is not None:
+        raise CheckpointError(f"{path} is not a PyTorch {what}: {kind}")
     try:
         with torch.serialization.safe_globals([collections.Counter]):
-            return torch.load(Path(path), map_location="cpu", weights_only=True)
-    except FileNotFoundError:
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = _GLOBAL.findall(str(exc))
+        names = f" ({', '.join(dict.fromkeys(found))})" if found else ""
+        raise CheckpointError(f"refused {what} {path}: it holds Python objects other than tensors{names}, which "
+                              "could run code when loaded; only files of tensors and plain values are read") from None
+    except Exception as exc:  # zip/pickle damage of any kind
+        raise CheckpointError(f"cannot read {what} {path}: the file is damaged or truncated "
+                              f"({_safe_reason(exc)})") from None
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _head(path: Path) -> bytes:
+    """First bytes of the file (FileNotFoundError propagates; other OS errors become a CheckpointError)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(512)
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        if isinstance(exc, IsADirectoryError):
+            raise CheckpointError(f"{path} is a folder, not a weights file") from None
         raise
-    except Exception as exc:
-        raise CheckpointError(f"cannot read weights file {path}: {exc}") from exc
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _file_kind(head: bytes) -> str | None:
+    """None for a zip (torch.save) or pickle file, else what the file looks like."""
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return None
+    if not head:
+        return "the file is empty"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it starts with bytes {head[:8].hex(' ')} (a torch.save file starts with PK or 80)"
+    if text.lstrip().startswith(("<", "{", "[")):
+        return "it is a text file (HTML, JSON or XML; a failed download?)"
+    return "it is a text file"
+
+
+def _safe_reason(exc: BaseException) -> str:
+    """A short reason that never repeats PyTorch's advice to load with weights_only=False."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if not text or "weights_only" in text or len(text) > 120:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
 
 
 def unwrap(obj: Mapping[str, Any]) -> tuple[dict[str, Tensor], ModelConfig | None, dict[str, Any]]:
@@ -126,6 +182,7 @@ def load_weights(net: nn.Module, state_or_path: str | Path | Mapping[str, Any],
     state, _, meta = unwrap(obj)
     target = net.state_dict()
     state = _convert(state, target, extra_channel_init)
+    _check_finite(state)
     missing = [k for k in target if k not in state]
     unexpected = [k for k in state if k not in target]
     mismatched = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in target.items()
@@ -134,6 +191,14 @@ def load_weights(net: nn.Module, state_or_path: str | Path | Mapping[str, Any],
         raise CheckpointError("weights do not match the network", missing, unexpected, mismatched)
     net.load_state_dict(state, strict=True)
     return meta
+
+
+def _check_finite(state: Mapping[str, Tensor]) -> None:
+    """Refuse weights holding NaN or Inf (a damaged or diverged file would give empty or garbage masks)."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"the weights hold NaN or Inf values in {len(bad)} tensor(s) (first: {bad[0]}); "
+                              "the file is damaged or comes from a diverged training run")
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> XMem:

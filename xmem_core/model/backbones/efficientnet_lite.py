@@ -136,7 +136,11 @@ def load_lite_imagenet(host: nn.Module, variant: str, prefix: str = "", extra_in
 
     if source is None:
         source = lite_checkpoint_path(variant)
-    src = torch.load(source, map_location="cpu", weights_only=True) if isinstance(source, (str, Path)) else source
+    if isinstance(source, (str, Path)):
+        from xmem_core.model.checkpoint import read_file  # weights_only, one-line errors (imported late: cycle)
+
+        source = read_file(source, what="ImageNet weights file")
+    src = source
     target = host.state_dict()
     trunk_keys = ("_conv_stem", "_bn0", "_blocks")
     wanted = {k for k in target if k.startswith(prefix) and k[len(prefix):].startswith(trunk_keys)}

@@ -152,7 +152,11 @@ def load_torchvision_resnet(host: nn.Module, source: str | Path | dict[str, Tens
     `host` holds the trunk layers under `prefix` (e.g. "" for a bare trunk); torchvision's `layer1` is renamed to
     `layer1_name`; layer4/fc are ignored; extra conv1 input channels get `extra_init`. Returns the loaded names.
     """
-    src = torch.load(source, map_location="cpu", weights_only=True) if isinstance(source, (str, Path)) else source
+    if isinstance(source, (str, Path)):
+        from xmem_core.model.checkpoint import read_file  # weights_only, one-line errors (imported late: cycle)
+
+        source = read_file(source, what="ImageNet weights file")
+    src = source
     target = host.state_dict()
     loaded = []
     for key, value in src.items():
