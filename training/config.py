@@ -19,13 +19,14 @@ from xmem_core.config import ModelConfig
 
 @dataclass
 class DataSource:
-    """One dataset folder. kind: "static" (image+mask pairs), "davis" or "youtube" (video clips)."""
+    """One dataset folder. kind: "static" (image+mask pairs), "davis" or "youtube" (video clips), or "paste"
+    (image+mask pairs whose objects a video stage pastes onto clips as extra objects; never sampled on their own)."""
 
     path: str
     kind: str = "static"
     repeat: int = 1  # how many times the source is listed (paper: DAVIS ×5, BIG/HRSOD ×5)
-    layout: str = "auto"  # static only: auto | split | flat | davis
-    every: int = 1  # static only: keep every k-th pair (e.g. frames of a video dataset)
+    layout: str = "auto"  # static/paste only: auto | split | flat | davis
+    every: int = 1  # static/paste only: keep every k-th pair (e.g. frames of a video dataset)
     subset: str | None = None  # video only: text file of clip names to keep
     paste: bool = False  # video only: compose multi-object samples by pasting other clips' objects
 
@@ -59,13 +60,17 @@ class StageConfig:
     end_warm: int = 70_000
     top_p: float = 0.15
     crop_scale: list[float] = field(default_factory=lambda: [0.36, 1.0])
-    paste_prob: float = 0.5
+    paste_prob: float = 0.5  # chance to paste objects onto a sample (sources with paste=true)
+    paste_image_prob: float = 0.5  # chance that a pasted object comes from a "paste" source rather than a clip
     max_short: int = 0  # decode frames at most this short side (0 = full size); saves time for small crops
 
     @property
     def total_iterations(self) -> int:
-        video = any(d.kind != "static" for d in self.data)
-        return self.iterations + (self.finetune_iterations if video else 0)
+        return self.iterations + (self.finetune_iterations if self.is_video else 0)
+
+    @property
+    def is_video(self) -> bool:
+        return any(d.kind in ("davis", "youtube") for d in self.data)
 
     def rescale(self, iterations: int) -> None:
         """Set `iterations`, scaling LR steps, loss warm-up and fine-tune length proportionally."""
@@ -75,6 +80,13 @@ class StageConfig:
         self.finetune_iterations = round(self.finetune_iterations * f)
         self.warmup_iterations = round(self.warmup_iterations * f)
         self.iterations = iterations
+
+    def rescale_total(self, total: int) -> None:
+        """`rescale` so that `total_iterations` becomes `total` (main : fine-tune ratio kept, at least 1 main)."""
+        share = self.iterations / max(self.total_iterations, 1) if self.is_video else 1.0
+        self.rescale(max(1, round(total * share)))
+        if self.is_video:
+            self.finetune_iterations = max(0, total - self.iterations)
 
     def effective_lr(self) -> float:
         """`lr` scaled from `lr_reference_batch` to `batch_size` by `lr_scaling`."""
@@ -110,9 +122,17 @@ class TrainConfig:
     out_dir: str = "runs/train"
     seed: int = 14159265
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # fp16 autocast + GradScaler (CUDA only)
+    amp: bool = True  # mixed-precision autocast (CUDA only; dtype from amp_dtype)
+    amp_dtype: str = "auto"  # auto (bf16 where the GPU has it, else fp16) | bf16 (no GradScaler) | fp16 (+GradScaler)
+    channels_last: bool = True  # NHWC layout of the network and its input frames (tensor-core convolutions)
+    fused_adamw: bool = True  # fused AdamW kernel on CUDA (the CPU keeps the foreach implementation)
+    cudnn_benchmark: bool = True  # cuDNN autotuning (input shapes are fixed within a stage)
+    tf32: bool = True  # TF32 matmuls/convolutions for the fp32 work on CUDA (loss, aggregation, no-AMP runs)
+    compile: bool = False  # torch.compile the per-frame stages (encode_key/encode_value/segment); eager on failure
+    compile_mode: str = "default"  # torch.compile mode: default | max-autotune-no-cudagraphs
     num_workers: int = 4
     worker_start: str = "forkserver"  # loader workers' start method: forkserver | spawn | fork (fork can deadlock)
+    persistent_workers: bool = True  # keep loader workers alive for the whole stage (started before the model builds)
     pin_memory: bool = True
     prefetch_factor: int = 4
     cache_mb: int = 512  # decoded-frame cache per worker process (0 disables)
@@ -130,8 +150,10 @@ class TrainConfig:
 CHOICES = {  # (class, field) -> allowed values (the model name is checked by ModelConfig.by_name)
     (TrainConfig, "stage_transfer_init"): ("orthogonal", "zeros"),
     (TrainConfig, "worker_start"): ("forkserver", "spawn", "fork"),
+    (TrainConfig, "amp_dtype"): ("auto", "bf16", "fp16"),
+    (TrainConfig, "compile_mode"): ("default", "max-autotune-no-cudagraphs"),
     (StageConfig, "lr_scaling"): ("none", "linear", "sqrt"),
-    (DataSource, "kind"): ("static", "davis", "youtube"),
+    (DataSource, "kind"): ("static", "davis", "youtube", "paste"),
     (DataSource, "layout"): ("auto", "split", "flat", "davis"),
 }
 AT_LEAST = {  # (class, field) -> smallest allowed value
@@ -144,9 +166,16 @@ AT_LEAST = {  # (class, field) -> smallest allowed value
 }
 
 
+FLAGS = ("amp", "channels_last", "fused_adamw", "cudnn_benchmark", "tf32", "compile", "persistent_workers",
+         "pin_memory", "half_weights", "imagenet", "tensorboard")  # TrainConfig switches: JSON booleans only
+
+
 def validate(cfg: TrainConfig) -> None:
     """Raise ValueError naming the first field whose value is not one of its choices or is below its minimum."""
     ModelConfig.by_name(cfg.model)  # an unknown model name raises, listing the known ones
+    for name in FLAGS:
+        if not isinstance(getattr(cfg, name), bool):
+            raise ValueError(f"{name} must be true or false, not {getattr(cfg, name)!r}")
     items: list[tuple[str, Any]] = [("", cfg)]
     for i, st in enumerate(cfg.stages):
         items.append((f"stages.{i}.", st))

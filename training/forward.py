@@ -54,6 +54,26 @@ def _gather(x: Tensor, idx: Tensor) -> Tensor:
     return torch.gather(x, 1, view)
 
 
+def plan_clip(rng: np.random.Generator, b: int, t: int, num_ref: int, deep_update_prob: float
+              ) -> tuple[list[np.ndarray], list[bool]]:
+    """The clip's random choices, drawn in the order the unrolled pass uses them (query by query: memory frames,
+    then the deep-update coin of frames that get encoded). Returns (indices per query 1..T-1, coins per query)."""
+    indices, coins = [], []
+    for ti in range(1, t):
+        indices.append(memory_indices(rng, b, ti, num_ref))
+        coins.append(bool(rng.random() < deep_update_prob) if ti < t - 1 else False)
+    return indices, coins
+
+
+def _indices_on(device: torch.device, indices: list[np.ndarray]) -> list[Tensor]:
+    """All queries' memory indices in one host->device copy (pinned and asynchronous on CUDA: no host sync)."""
+    flat = torch.from_numpy(np.concatenate([i.ravel() for i in indices]).astype(np.int64))
+    if device.type == "cuda":
+        flat = flat.pin_memory().to(device, non_blocking=True)
+    parts = flat.split([i.size for i in indices])
+    return [p.view(i.shape) for p, i in zip(parts, indices, strict=True)]
+
+
 def run_clip(
     net: XMem,
     rgb: Tensor,
@@ -62,16 +82,21 @@ def run_clip(
     rng: np.random.Generator,
     num_ref: int = 3,
     deep_update_prob: float = 0.2,
+    channels_last: bool = False,
 ) -> ClipOutput:
     """Unroll one batch of clips.
 
     rgb: B×T×3×H×W normalised; first_frame_gt: B×N×H×W (slot masks of frame 0); selector: B×N.
     The memory values of frames 1.. come from the predicted soft masks (not detached). One deep-update coin per
-    batch (numpy, `rng`); the decoder updates the sensory memory on every frame except the last.
+    batch (numpy, `rng`); the decoder updates the sensory memory on every frame except the last. `net` may be any
+    object with XMem's `config` and per-frame stages (e.g. `training.runtime.FrameStages`, compiled). With
+    `channels_last` the frames are fed NHWC. No host synchronisation: the random choices are drawn up front and
+    copied to the device at once.
     """
     b, t = rgb.shape[:2]
     n = first_frame_gt.shape[1]
-    frames = rgb.flatten(0, 1)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    frames = rgb.flatten(0, 1).contiguous(memory_format=layout)
     feats = net.encode_key(frames, need_sk=True, need_ek=True)
     keys = feats.key.view(b, t, *feats.key.shape[1:])  # B×T×Ck×h×w
     shrink = feats.shrinkage.view(b, t, *feats.shrinkage.shape[1:])  # B×T×1×h×w
@@ -79,11 +104,17 @@ def run_clip(
     hdim = net.config.hidden_dim
     h16, w16 = keys.shape[-2:]
     hidden = keys.new_zeros(b, n, hdim, h16, w16) if hdim > 0 else None
-    v0, hidden = net.encode_value(rgb[:, 0], f16[:, 0], hidden, first_frame_gt, is_deep_update=True)
+    indices, coins = plan_clip(rng, b, t, num_ref, deep_update_prob)
+    device_indices = _indices_on(rgb.device, indices)
+
+    def image(ti: int) -> Tensor:
+        return rgb[:, ti].contiguous(memory_format=layout)
+
+    v0, hidden = net.encode_value(image(0), f16[:, 0], hidden, first_frame_gt, is_deep_update=True)
     values = [v0]  # each B×N×Cv×h×w
     out = ClipOutput([], [])
     for ti in range(1, t):
-        idx = torch.from_numpy(memory_indices(rng, b, ti, num_ref)).to(rgb.device)
+        idx = device_indices[ti - 1]
         mem_v = _gather(torch.stack(values, 1), idx)  # B×K×N×Cv×h×w
         mem_v = mem_v.permute(0, 2, 3, 1, 4, 5).flatten(3)  # B×N×Cv×(K·h·w)
         mem_k = _gather(keys[:, :ti], idx).transpose(1, 2).flatten(2)  # B×Ck×(K·h·w)
@@ -96,7 +127,6 @@ def run_clip(
         out.logits.append(logits)
         out.probs.append(prob)
         if not last:
-            deep = bool(rng.random() < deep_update_prob)
-            v, hidden = net.encode_value(rgb[:, ti], f16[:, ti], hidden, prob, is_deep_update=deep)
+            v, hidden = net.encode_value(image(ti), f16[:, ti], hidden, prob, is_deep_update=coins[ti - 1])
             values.append(v)
     return out

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 TRAIN_FIELDS = ["time", "stage", "iteration", "phase", "max_skip", "lr", "loss", "ce", "dice", "p", "grad_norm",
                 "it_per_s", "samples_per_s", "data_wait_s"]
 EVAL_FIELDS = ["time", "stage", "iteration", "J", "F", "JF", "clips", "seconds"]
@@ -51,19 +53,26 @@ class TensorBoard:
 
 
 class Meter:
-    """Running averages over a logging window."""
+    """Running sums over a logging window. Values may be device tensors: they are summed on the device and read
+    back together in `means` (one host synchronisation per window instead of several per iteration)."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
+        self.sums: dict[str, float | torch.Tensor] = {}
         self.count = 0
 
-    def add(self, values: dict[str, float]) -> None:
+    def add(self, values: dict[str, float | torch.Tensor]) -> None:
         for k, v in values.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+            v = v.detach().float() if isinstance(v, torch.Tensor) else float(v)
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
         self.count += 1
 
     def means(self) -> dict[str, float]:
-        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
+        on_device = {k: v for k, v in self.sums.items() if isinstance(v, torch.Tensor) and v.device.type != "cpu"}
+        out = {k: float(v) for k, v in self.sums.items() if k not in on_device}
+        if on_device:
+            host = torch.stack([v.reshape(()) for v in on_device.values()]).tolist()  # the one sync
+            out.update(zip(on_device, host, strict=True))
+        return {k: v / max(self.count, 1) for k, v in out.items()}
 
     def reset(self) -> None:
         self.sums, self.count = {}, 0

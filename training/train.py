@@ -5,6 +5,8 @@ Examples:
   python -m training.train --preset paper --data-root /data/vos --resnet50 r50.pth --resnet18 r18.pth
   python -m training.train --config configs/training/cpu-lite.json --set stages.*.batch_size=4
   python -m training.train --resume runs/cpu-lite/checkpoints/last.pth
+  python -m training.train --preset gpu-lite --time-budget 10         # fit the schedule to 10 minutes
+  python -m training.train --resume runs/gpu-lite/checkpoints/last.pth --time-budget 10   # the next window
   torchrun --nproc_per_node 2 -m training.train --preset paper      # DDP, batch sizes are global
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from training.config import TrainConfig, apply_override, from_dict, load_file, to_dict, validate
@@ -39,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", type=int, help="crop size of every stage")
     p.add_argument("--num-workers", type=int)
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"],
+                   help="mixed precision on CUDA: auto (bf16 if supported, else fp16), bf16, fp16 (+GradScaler), off")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the per-frame stages (falls back to eager if compilation fails)")
+    p.add_argument("--time-budget", type=float, metavar="MINUTES",
+                   help="fit the schedule to this many minutes (measured pace) and write final weights in time")
     p.add_argument("--eval-every", type=int, help="iterations between evaluations (0 = stage ends only)")
     p.add_argument("--no-eval", action="store_true", help="disable evaluation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -79,8 +88,13 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
                 if k == "batch_size" and not st.lr_reference_batch:
                     st.lr_reference_batch = st.batch_size  # keep the tuned LR meaningful at the new batch
                 setattr(st, k, v)
+    if args.amp is not None:
+        cfg.amp = args.amp != "off"
+        cfg.amp_dtype = args.amp if args.amp != "off" else cfg.amp_dtype
     if args.no_amp:
         cfg.amp = False
+    if args.compile is not None:
+        cfg.compile = args.compile
     if args.eval_every is not None:
         cfg.eval.every = args.eval_every
     if args.no_eval:
@@ -97,12 +111,20 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()  # a --time-budget counts from here (torch is imported below)
     args = parse_args(argv)
+    if args.time_budget is not None and not args.time_budget > 0:
+        print(f"error: --time-budget must be a positive number of minutes, not {args.time_budget}", file=sys.stderr)
+        return 2
     try:
         cfg = resolve_config(args)
     except (ValueError, TypeError, OSError, KeyError, IndexError, AttributeError) as e:
         # bad config files, --set paths or values: say which, without a traceback
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if cfg.init_weights and not Path(cfg.init_weights).is_file() and not args.resume:
+        print(f"error: init weights {cfg.init_weights} not found (run from the repository root, or pass "
+              "--init-weights)", file=sys.stderr)
         return 2
     if args.dump_config:
         import json
@@ -113,14 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     from xmem_core.model.checkpoint import CheckpointError
 
     try:
-        trainer = Trainer(cfg, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after)
+        trainer = Trainer(cfg, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after,
+                          time_budget=args.time_budget, started=started)
     except CheckpointError as e:  # --resume / init weights that cannot be read or are refused
         print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # e.g. --time-budget under torchrun, a CUDA device this process cannot use
+        print(f"error: {e}", file=sys.stderr)
         return 2
     final = trainer.run()
     if final is not None:
         print(f"final weights: {Path(final).resolve()}")
-    else:
+    if not trainer.finished:
         print(f"stopped; resume with --resume {Path(cfg.out_dir, 'checkpoints', 'last.pth')}")
     return 0
 

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from tests.training.conftest import colour_of, interior
+from training.config import DataSource, StageConfig, TrainConfig
+from training.data.build import build_dataset
 from training.data.sampling import IterationSampler, SampleKey, SkipCurriculum
 from training.data.static import StaticImageDataset, find_pairs
 from training.data.video import VideoAugment, VideoDataset, find_clips, sample_frame_indices
@@ -124,6 +126,40 @@ def test_video_pasting(data_root: Path) -> None:
         _video_alignment(item)
         counts.append(item["num_objects"])
     assert max(counts) >= 2
+
+
+def test_video_pasting_of_still_images(data_root: Path) -> None:
+    """ECSSD-style objects pasted onto a clip with no clip donors: extra objects appear, stay aligned with their
+    colours, and move over the clip."""
+    clips = [c for c in find_clips(data_root / "davis", paste=True) if c.name == "clip1"]
+    aug = VideoAugment(paste_prob=1.0, max_paste=2, paste_scale=(0.9, 1.0), paste_translate=0.0,
+                       paste_image_prob=1.0, image_motion=(5.0, 0.05, 0.02))
+    images = find_pairs(data_root / "ecssd")
+    ds = VideoDataset(clips, size=48, num_frames=4, max_objects=3, augment=aug, paste_images=images)
+    counts, moved = [], False
+    for i in range(6):
+        item = ds[SampleKey(0, seed=i)]
+        _check_common(item, 4, 3, 48)
+        _video_alignment(item)
+        counts.append(item["num_objects"])
+        gt = item["cls_gt"][:, 0]
+        for lab in range(2, item["num_objects"] + 1):
+            moved |= not torch.equal(gt[0] == lab, gt[-1] == lab)
+    assert max(counts) >= 2 and moved
+    assert VideoDataset(clips, size=48, num_frames=4, augment=aug)[SampleKey(0, seed=0)]["num_objects"] == 1
+
+
+def test_paste_sources_feed_video_stages_only(data_root: Path) -> None:
+    cfg = TrainConfig(cache_mb=0)
+    stage = StageConfig(size=48, num_frames=4, data=[DataSource(str(data_root / "davis"), kind="davis", paste=True),
+                                                     DataSource(str(data_root / "ecssd"), kind="paste")])
+    ds = build_dataset(stage, cfg)
+    assert isinstance(ds, VideoDataset) and len(ds.paste_images) == 4 and len(ds) == 3
+    with pytest.raises(ValueError, match="no static or video"):
+        build_dataset(StageConfig(data=[DataSource(str(data_root / "ecssd"), kind="paste")]), cfg)
+    with pytest.raises(ValueError, match="mixes static"):
+        build_dataset(StageConfig(data=[DataSource(str(data_root / "ecssd")),
+                                        DataSource(str(data_root / "ecssd"), kind="paste")]), cfg)
 
 
 def test_sampler_and_curriculum() -> None:

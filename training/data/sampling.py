@@ -104,5 +104,7 @@ class IterationSampler(Sampler[SampleKey]):
         return out
 
     def __iter__(self) -> Iterator[SampleKey]:
-        for it in range(self.start, self.end):
+        it = self.start
+        while it < self.end:  # `end` and `curriculum` are read as it goes (a time-budget re-plan changes them)
             yield from self.keys(it)
+            it += 1

@@ -1,7 +1,8 @@
 """Video training data (stages 1-3): DAVIS / YouTube-VOS folder layouts, clips of T frames (spec §7.3-7.4).
 
 Single-object datasets (DAVIS 2016) can be made multi-object by pasting the objects of other clips, each
-pasted clip moving with its own frames, onto the sampled clip.
+pasted clip moving with its own frames, onto the sampled clip, and the objects of still images (ECSSD), each
+drifting, turning and zooming smoothly over the clip.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from training.data import transforms as tf
-from training.data.io import IMAGE_EXTS, ArrayCache, read_index_mask, read_rgb
+from training.data.io import IMAGE_EXTS, ArrayCache, read_binary_mask, read_index_mask, read_rgb
 from training.data.sampling import SampleKey, as_key
 
 
@@ -45,6 +46,8 @@ class VideoAugment:
     max_paste: int = 2  # pasted clips per sample at most
     paste_scale: tuple[float, float] = (0.4, 1.0)  # sequence-level shrink of a pasted clip
     paste_translate: float = 0.25
+    paste_image_prob: float = 0.5  # chance that a pasted object is a still image's (when the dataset has images)
+    image_motion: tuple[float, float, float] = (2.0, 0.02, 0.01)  # a pasted image's per-frame drift: deg, shift, zoom
 
 
 def find_clips(
@@ -108,7 +111,9 @@ class VideoDataset(Dataset):
         repeats: list[int] | None = None,
         max_short: int = 0,
         cache_bytes: int = 0,
+        paste_images: list[tuple[Path, Path]] | None = None,
     ) -> None:
+        self.paste_images = paste_images or []  # (image, mask) pairs whose objects are pasted as distractors
         self.eligible = [i for i, c in enumerate(clips) if len(c.frames) >= num_frames]
         if not self.eligible:
             raise ValueError(f"no clip has {num_frames} annotated frames")
@@ -151,15 +156,41 @@ class VideoDataset(Dataset):
             ms.append(m)
         return np.stack(ims), np.stack(ms)
 
+    def _image_donor(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A still image's object as a clip: T×S×S×3 float32 frames, T×S×S uint8 masks (label 1).
+
+        One random resized crop of the image, then a smooth motion (rotation, shift and zoom growing linearly with
+        the frame index, rates drawn per clip) so that the object moves like a filmed one rather than jittering."""
+        a, s, t = self.aug, self.size, self.num_frames
+        im_path, mask_path = self.paste_images[int(rng.integers(len(self.paste_images)))]
+        img = tf.to_float_image(read_rgb(im_path, self.cache, self.max_short))
+        mask = read_binary_mask(mask_path).astype(np.uint8)
+        if mask.shape != img.shape[:2]:
+            mask = tf.resize(mask, img.shape[:2], "nearest")
+        box = tf.sample_resized_crop(rng, *img.shape[:2], a.crop_scale, a.crop_ratio)
+        img, mask = tf.resized_crop(img, box, s, "bilinear"), tf.resized_crop(mask, box, s, "nearest")
+        max_deg, max_shift, max_zoom = a.image_motion
+        deg, zoom = float(rng.uniform(-max_deg, max_deg)), float(rng.uniform(-max_zoom, max_zoom))
+        dx, dy = (float(v) for v in rng.uniform(-max_shift, max_shift, 2))
+        ims, ms = [], []
+        for k in range(t):
+            p = tf.AffineParams(deg * k, (dx * k, dy * k), 1.0 + zoom * k, (0.0, 0.0))
+            ims.append(tf.warp_affine(img, p, "bilinear", tf.MEAN_FILL))
+            ms.append(tf.warp_affine(mask, p, "nearest", 0))
+        return np.stack(ims), np.stack(ms)
+
     def _paste(self, rng: np.random.Generator, ims: np.ndarray, ms: np.ndarray, clip_id: int, key: SampleKey) -> None:
-        """In place: paste the objects of 1..max_paste other clips on top, as new labels."""
+        """In place: paste the objects of 1..max_paste other clips or still images on top, as new labels."""
         a = self.aug
         others = [i for i in self.eligible if i != clip_id]
-        if not others:
+        if not others and not self.paste_images:
             return
         for _ in range(int(rng.integers(1, a.max_paste + 1))):
-            donor = self.all_clips[int(rng.choice(others))]
-            d_ims, d_ms = self._clip_frames(rng, donor, key.max_skip, key.finetune)
+            if self.paste_images and (not others or rng.random() < a.paste_image_prob):
+                d_ims, d_ms = self._image_donor(rng)
+            else:
+                donor = self.all_clips[int(rng.choice(others))]
+                d_ims, d_ms = self._clip_frames(rng, donor, key.max_skip, key.finetune)
             p = tf.sample_affine(rng, 0.0, a.paste_translate, a.paste_scale, 0.0)
             d_ms = np.stack([tf.warp_affine(m, p, "nearest", 0) for m in d_ms])
             donor_labels = [int(v) for v in np.unique(d_ms[0]) if v != 0]

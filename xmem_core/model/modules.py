@@ -120,6 +120,8 @@ def add_into(out: Tensor, other: Tensor) -> Tensor:
     promoted dtype); else a new tensor. For sums whose left operand is a fresh intermediate (a conv or resize
     output that autograd does not save): it saves a full-size allocation, its page faults and one memory pass.
     """
+    if torch.compiler.is_compiling():  # torch.result_type breaks a dynamo graph; a compiled graph fuses the add anyway
+        return out + other
     if torch.result_type(out, other) == out.dtype and torch.broadcast_shapes(out.shape, other.shape) == out.shape:
         return out.add_(other)
     return out + other
