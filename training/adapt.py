@@ -44,7 +44,7 @@ class AdaptConfig:
     num_frames: int = 2  # T: frames per pseudo-clip (the first carries the keyframe's mask); 2 = cheapest step
     num_ref: int = 3  # memory frames per query frame in the unrolled pass
     size: int = 480  # short side keyframes are resized to before cropping (the session's processing size)
-    crop: int = 256  # S: side of the square training crop, centred near the objects
+    crop: int = 256  # S: side of the square training crop near the objects (at most the frame's short side)
     degrees: float = 15.0  # per-frame rotation range (±)
     scale: tuple[float, float] = (0.9, 1.1)  # per-frame scale range
     shear: float = 10.0  # per-frame shear range (±, degrees)
@@ -140,7 +140,7 @@ def pseudo_clip(rng: np.random.Generator, img: np.ndarray, mask: np.ndarray, ids
                 ) -> tuple[np.ndarray, np.ndarray]:
     """A T-frame pseudo-clip from one keyframe. Returns rgb T×3×S×S uint8 and labels T×S×S uint8 (slot k+1 =
     ids[k], 0 = background or an object not in `ids`)."""
-    s = cfg.crop
+    s = min(cfg.crop, *img.shape[:2])  # S, at most the frame's short side
     top, left = _crop_origin(rng, mask, s)
     img = tf.pad_crop(img, top, left, s, tf.MEAN_FILL)
     slots = np.zeros(256, np.uint8)

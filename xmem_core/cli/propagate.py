@@ -20,7 +20,7 @@ from xmem_core.model.checkpoint import load_model
 from xmem_core.resources import default_weights
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("propagate", help="propagate a first-frame mask through a clip",
                               description="Propagate MASK (annotating frame N) through INPUT; write one palette PNG "
                                           "per frame into OUT_DIR at the source resolution.")
@@ -44,7 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-long-term", action="store_true", help="disable long-term memory")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, prepare_session=None)
+    return p
 
 
 def memory_config_from_args(args: argparse.Namespace) -> MemoryConfig:
@@ -89,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
     if not model_path.is_file():
         raise CliError(f"model weights not found: {model_path}")
     model = load_model(model_path, device=device)
+    prepare = getattr(args, "prepare_session", None)  # set by main.py when the training package is there (--adapt)
+    adapting = getattr(args, "adapt", 0) > 0
     session = VideoSession(model, frames, config, size=args.size, device=device, precision=args.precision,
-                           copy_model=False)
-    del model  # the session optimised it in place
+                           copy_model=adapting)
+    del model  # without --adapt the session optimised it in place
     session.set_mask(args.mask_frame, mask)
+    if prepare is not None:
+        prepare(session, args)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     _propagate_both_ways(session, args.mask_frame, out_dir, frames.names, quiet=args.quiet)
