@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import recent
+from app.engine.adapt_job import Learner
 from app.engine.controller import PropagationController
 from app.engine.plan import Mode
 from app.maskio import load_mask
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.project: Project | None = None
         self.controller: PropagationController | None = None
+        self.learner: Learner | None = None  # "Learn from keyframes" (app/engine/adapt_job.py)
         self.editor: EditorView | None = None
         self.actions = Actions(self)
         self.status = StatusBar(self)
@@ -104,7 +106,7 @@ class MainWindow(QMainWindow):
             nav.addAction(a[n])
         prop = mb.addMenu("&Propagate")
         for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", None, "set_in", "set_out",
-                  "clear_range", None, "pause", "cancel", None, "reset_memory"):
+                  "clear_range", None, "pause", "cancel", None, "reset_memory", "learn"):
             prop.addAction(a[n]) if n else prop.addSeparator()
         helpm = mb.addMenu("&Help")
         helpm.addAction(a["shortcuts"])
@@ -176,8 +178,10 @@ class MainWindow(QMainWindow):
             "prop_next": lambda: self.propagate(Mode.NEXT_KEYFRAME),
             "set_in": lambda: self._set_range(True), "set_out": lambda: self._set_range(False),
             "clear_range": lambda: self.project.model.set_in_out(None, None),
-            "pause": lambda: self.controller.toggle_pause(), "cancel": lambda: self.controller.cancel(),
+            "pause": lambda: self.controller.toggle_pause(),
+            "cancel": lambda: (self.controller.cancel(), self.learner.cancel()),
             "reset_memory": lambda: self.controller.reset_memory(),
+            "learn": lambda: self.learner.start(self.memory_panel.learn_budget.value()),
             "shortcuts": self.show_shortcuts, "about": self.show_about,
         }
         for name, fn in handlers.items():
@@ -230,6 +234,7 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda t, s: show_message(self, t, s))
         c.queued_changed.connect(self.status.set_queued)
         self.memory_panel.reset_requested.connect(c.reset_memory)
+        self._connect_learner(Learner(c, self))
         cv = self.editor.canvas
         cv.cursor_info.connect(self.status.cursor.setText)
         cv.zoom_changed.connect(self.status.set_zoom)
@@ -246,7 +251,18 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
                                 f"workspace {project.workspace.root}", 8000)
 
+    def _connect_learner(self, learner: Learner) -> None:
+        self.learner = learner
+        learner.running_changed.connect(self._on_running)
+        learner.progress.connect(self.status.set_learning)
+        learner.status.connect(lambda s: self.status.showMessage(s, 8000))
+        learner.error.connect(lambda t, s: show_message(self, t, s))
+        self.memory_panel.learn_requested.connect(learner.start)
+
     def close_project(self) -> None:
+        if self.learner is not None:
+            self.learner.wait()
+            self.learner = None
         if self.controller is not None:
             self.controller.shutdown()
         if self.project is not None:
@@ -372,6 +388,7 @@ class MainWindow(QMainWindow):
         self.memory_panel = MemoryPanel(settings)
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_panel.reset_requested.connect(self.controller.reset_memory)
+        self.memory_panel.learn_requested.connect(self.learner.start)
         self.memory_dock.setWidget(self.memory_panel)
         self.controller.settings_changed()
 
@@ -389,14 +406,14 @@ class MainWindow(QMainWindow):
 
     def _update_enabled(self) -> None:
         a, has = self.actions, self.project is not None
-        running = bool(self.controller and self.controller.running)
+        running = bool(self.controller and self.controller.running) or bool(self.learner and self.learner.running)
         for act in a.all():
             act.setEnabled(has)
         for n in ("open", "open_folder", "open_workspace", "quit", "shortcuts", "about"):
             a[n].setEnabled(True)
         for n in ("pause", "cancel"):
             a[n].setEnabled(running)
-        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "reset_memory"):
+        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "reset_memory", "learn"):
             a[n].setEnabled(has and not running)
         if has:
             h = self.project.model.history

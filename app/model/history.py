@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,7 @@ class Step:
     label: str
     changes: dict[int, FrameChange] = field(default_factory=dict)
     open: bool = False
+    on_apply: Callable[[bool], None] | None = None  # effect beyond masks, called with True on undo, False on redo
 
     def record(self, frame: int, before: np.ndarray | None, after: np.ndarray | None,
                kf_before: bool, kf_after: bool) -> None:

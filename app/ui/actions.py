@@ -58,6 +58,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "pause": ("&Pause / resume", "P", "Pause or resume the running propagation", "pause"),
     "cancel": ("&Cancel propagation", "Esc", "Stop the running propagation (finished frames stay)", "cancel"),
     "reset_memory": ("Reset &memory", "", "Empty the engine's memory; keyframes stay", ""),
+    "learn": ("&Learn from keyframes", "Ctrl+L", "Fine-tune the model on this clip's keyframes (time budget in the "
+              "Memory panel); Esc cancels, undo returns to the previous weights", ""),
     "shortcuts": ("&Keyboard shortcuts", "F1", "List every shortcut", ""),
     "about": ("&About", "", "About this application", ""),
 }
