@@ -265,6 +265,11 @@ def keyframe_loss(net: XMem, keyframes: Sequence[Keyframe], cfg: AdaptConfig, ba
 # ---------------------------------------------------------------- sessions
 
 
+def processing_size(session: VideoSession) -> int:
+    """The short side the session's network sees (its `size`, or the source's short side for size <= 0)."""
+    return session.size if session.size > 0 else min(session.frames.size)
+
+
 def session_keyframes(session: VideoSession) -> list[Keyframe]:
     """The session's keyframes with their source frames."""
     return [Keyframe(i, session.frames[i], session.keyframe_mask(i)) for i in session.keyframes]
@@ -281,7 +286,7 @@ def adapt_session(session: VideoSession, keyframes: Sequence[Keyframe] | None = 
     kfs = list(keyframes) if keyframes is not None else session_keyframes(session)
     if not kfs:
         raise ValueError("the session has no keyframe to learn from")
-    cfg = cfg or AdaptConfig(size=session.size)
+    cfg = cfg or AdaptConfig(size=processing_size(session))
     result = adapt_network(session.base_network, kfs, cfg, cancel, progress)
     if result.net is not None:
         detail = {"keyframes": [kf.frame for kf in kfs], "params": cfg.params, **result.summary()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from training.adapt import PARAM_GROUPS, AdaptConfig, adapt_session
+from training.adapt import PARAM_GROUPS, AdaptConfig, adapt_session, processing_size
 from xmem_core.cli.errors import CliError
 from xmem_core.inference.session import VideoSession
 
@@ -30,7 +30,7 @@ def prepare_session(session: VideoSession, args: argparse.Namespace) -> None:
         raise CliError(f"--adapt must be 0 (off) or a number of seconds, not {args.adapt:g}")
     if args.adapt == 0:
         return
-    cfg = AdaptConfig(budget_s=args.adapt, params=args.adapt_params, size=session.size if session.size > 0 else 480)
+    cfg = AdaptConfig(budget_s=args.adapt, params=args.adapt_params, size=processing_size(session))
     result = adapt_session(session, cfg=cfg)
     if not args.quiet:
         s = result.summary()

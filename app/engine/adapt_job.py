@@ -105,7 +105,7 @@ class AdaptWorker(QObject):
     def run(self) -> None:
         status = "done"
         try:
-            from training.adapt import AdaptConfig, adapt_session
+            from training.adapt import AdaptConfig, adapt_session, processing_size
 
             session = self._factory.session(self._settings)
             for f in [f for f in session.keyframes if f not in self._keyframes]:
@@ -113,8 +113,7 @@ class AdaptWorker(QObject):
             for f, mask in self._keyframes.items():
                 session.set_mask(f, mask)
             previous = session.adapted_network
-            size = session.size if session.size > 0 else 480
-            cfg = AdaptConfig(budget_s=self._budget, size=size)
+            cfg = AdaptConfig(budget_s=self._budget, size=processing_size(session))
             result = adapt_session(session, cfg=cfg, cancel=self._cancel,
                                    progress=lambda p: self.progress.emit(p.step, p.seconds, p.budget_s, p.loss))
             if result.cancelled:
