@@ -7,7 +7,6 @@ from pathlib import Path
 
 from app.engine.adapt_job import FILE_NAME
 from app.engine.plan import Mode
-from app.main_window import MainWindow
 from app.ui.canvas import Tool
 from tests.app.conftest import small_settings
 from tests.app.helpers import paint_stroke
@@ -58,18 +57,14 @@ def test_learn_undo_redo_and_reopen(window, qtbot, clip: Path, tiny_weights: Pat
     _learn(window, qtbot)
     again = _session(window).adapted_network
     assert again is not None and again is not adapted and saved.is_file()
-    window.close_project()
-    # reopening the workspace restores the clip's weights
-    win = MainWindow()
-    qtbot.addWidget(win)
-    assert win.open_path(clip, clip.parent / "ws")
-    win.apply_settings(small_settings(tiny_weights))
-    _propagate(win, qtbot)
-    restored = _session(win).adapted_network
-    assert restored is not None
+    # reopening the workspace (a fresh project, controller and session) restores the clip's weights
+    assert window.open_path(clip, clip.parent / "ws")
+    window.apply_settings(small_settings(tiny_weights))
+    _propagate(window, qtbot)
+    restored = _session(window).adapted_network
+    assert restored is not None and restored is not again
     assert all((a == b).all() for a, b in zip(restored.state_dict().values(), again.state_dict().values(),
                                               strict=True))
-    win.close()
 
 
 def test_cancel_keeps_previous_weights(window, qtbot) -> None:  # noqa: ANN001
