@@ -35,7 +35,7 @@ PARAM_GROUPS = ("decoder+value", "decoder", "all")
 class AdaptConfig:
     """Per-clip fine-tuning from keyframes (defaults chosen from docs/ADAPT.md)."""
 
-    budget_s: float = 30.0  # wall-clock seconds for the whole adaptation; no step starts that would end past it
+    budget_s: float = 120.0  # wall-clock seconds for the whole adaptation; no step starts that would end past it
     params: str = "decoder+value"  # parameters that move: "decoder+value", "decoder" or "all" (BN always frozen)
     lr: float = 1e-4  # AdamW learning rate (a few steps: higher than the training runs' 1e-5..6e-5)
     weight_decay: float = 0.0  # AdamW weight decay (none: a few steps must not shrink the weights)

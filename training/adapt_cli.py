@@ -17,8 +17,8 @@ from xmem_core.inference.session import VideoSession
 def add_options(p: argparse.ArgumentParser) -> None:
     """Add --adapt / --adapt-params to the propagate parser."""
     p.add_argument("--adapt", type=float, default=0.0, metavar="SECONDS",
-                   help="first fine-tune the network on the mask for about SECONDS (0 = off; worth it on a GPU, "
-                        "see docs/ADAPT.md); the weights file is never changed")
+                   help="first fine-tune the network on the mask for about SECONDS (0 = off, the default: it "
+                        "helps some clips a lot and hurts others, docs/ADAPT.md); the weights file is never changed")
     p.add_argument("--adapt-params", default=AdaptConfig.params, choices=PARAM_GROUPS,
                    help=f"parameters adaptation moves (default {AdaptConfig.params})")
     p.set_defaults(prepare_session=prepare_session)
