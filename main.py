@@ -18,10 +18,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="XMem video object segmentation")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo.add_parser(sub)
-    propagate.add_parser(sub)
+    _add_adapt_options(propagate.add_parser(sub))
     evaluate.add_parser(sub)
     _add_app_parser(sub)
     return parser
+
+
+def _add_adapt_options(p: argparse.ArgumentParser) -> None:
+    """propagate --adapt SECONDS comes from the training package (xmem_core never imports it)."""
+    try:
+        from training import adapt_cli
+    except ImportError:
+        return
+    adapt_cli.add_options(p)
 
 
 def _add_app_parser(sub: argparse._SubParsersAction) -> None:

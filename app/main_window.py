@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app import recent
 from app.about import APP_NAME, about_text
+from app.engine.adapt_job import Learner
 from app.engine.controller import PropagationController
 from app.engine.plan import Mode
 from app.engine.protect import overwrite_warning
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.project: Project | None = None
         self.controller: PropagationController | None = None
+        self.learner: Learner | None = None  # "Learn from keyframes" (app/engine/adapt_job.py)
         self.editor: EditorView | None = None
         self.actions = Actions(self)
         self.focus_return = ReturnFocus(lambda: self.editor.canvas if self.editor else None, self)
@@ -119,7 +121,7 @@ class MainWindow(QMainWindow):
         prop = mb.addMenu("&Propagate")
         for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "prop_selected_only", None,
                   "set_in", "set_out",
-                  "clear_range", None, "pause", "cancel", "follow_run", None, "reset_memory"):
+                  "clear_range", None, "pause", "cancel", "follow_run", None, "reset_memory", "learn"):
             prop.addAction(a[n]) if n else prop.addSeparator()
         helpm = mb.addMenu("&Help")
         helpm.addAction(a["shortcuts"])
@@ -195,8 +197,10 @@ class MainWindow(QMainWindow):
             "prop_next": lambda: self.propagate(Mode.NEXT_KEYFRAME),
             "set_in": lambda: self._set_range(True), "set_out": lambda: self._set_range(False),
             "clear_range": lambda: self.project.model.set_in_out(None, None),
-            "pause": lambda: self.controller.toggle_pause(), "cancel": lambda: self.controller.cancel(),
+            "pause": lambda: self.controller.toggle_pause(),
+            "cancel": lambda: (self.controller.cancel(), self.learner.cancel()),
             "reset_memory": lambda: self.controller.reset_memory(),
+            "learn": lambda: self.learner.start(self.memory_panel.learn_budget.value()),
             "shortcuts": self.show_shortcuts, "about": self.show_about,
             "save": self.save_project, "save_as": self.save_as_dialog, "close_project": self.close_clip,
         }
@@ -262,6 +266,7 @@ class MainWindow(QMainWindow):
         c.settings_fell_back.connect(self.apply_settings)
         self.run_feedback = RunFeedback(c, m, self.status, self.actions["follow_run"], self.actions["pause"], c)
         self.memory_panel.reset_requested.connect(c.reset_memory)
+        self._connect_learner(Learner(c, self))
         cv = self.editor.canvas
         cv.cursor_info.connect(self.status.cursor.setText)
         cv.zoom_changed.connect(self.status.set_zoom)
@@ -286,7 +291,18 @@ class MainWindow(QMainWindow):
         self.editor.transport.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.focus_return.watch(self.editor.transport.spin, *mp.spins.values(), mp.weights, mp.device)
 
+    def _connect_learner(self, learner: Learner) -> None:
+        self.learner = learner
+        learner.running_changed.connect(self._on_running)
+        learner.progress.connect(self.status.set_learning)
+        learner.status.connect(lambda s: self.status.showMessage(s, 8000))
+        learner.error.connect(lambda t, s: show_message(self, t, s))
+        self.memory_panel.learn_requested.connect(learner.start)
+
     def close_project(self) -> None:
+        if self.learner is not None:
+            self.learner.wait()
+            self.learner = None
         if self.controller is not None:
             self.run_feedback.dispose()
             self.controller.shutdown()
@@ -456,6 +472,7 @@ class MainWindow(QMainWindow):
         self.memory_panel = MemoryPanel(settings)
         self.memory_panel.settings_changed.connect(self._settings_changed)
         self.memory_panel.reset_requested.connect(self.controller.reset_memory)
+        self.memory_panel.learn_requested.connect(self.learner.start)
         self.memory_dock.setWidget(self.memory_panel)
         self._watch_fields()
         self.controller.settings_changed()
@@ -471,7 +488,7 @@ class MainWindow(QMainWindow):
 
     def _update_enabled(self) -> None:
         a, has = self.actions, self.project is not None
-        running = bool(self.controller and self.controller.running)
+        running = bool(self.controller and self.controller.running) or bool(self.learner and self.learner.running)
         for act in a.all():
             act.setEnabled(has)
         for n in ("open", "open_folder", "open_workspace", "quit", "shortcuts", "about"):
@@ -479,7 +496,7 @@ class MainWindow(QMainWindow):
         for n in ("pause", "cancel"):
             a[n].setEnabled(running)
         a["follow_run"].setEnabled(has)
-        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "reset_memory"):
+        for n in ("prop_forward", "prop_backward", "prop_range", "prop_next", "reset_memory", "learn"):
             a[n].setEnabled(has and not running)
         if has:
             h = self.project.model.history

@@ -40,6 +40,8 @@ class SessionFactory:
         self._net_key: tuple[Any, ...] | None = None
         self._frames: Any = None
         self._reset_requested = False
+        self.clip_weights: Any = None  # adapt_job.ClipWeights: clip-specific weights applied before each run
+        self.base_key = ""  # identity of the base weights file (path and modification time)
 
     def needs_new_session(self, settings: EngineSettings) -> bool:
         return self._session is None or self._key != settings.engine_key()
@@ -63,6 +65,8 @@ class SessionFactory:
             elif self._reset_requested:
                 self._session.reset_memory()
                 self._reset_requested = False
+            if self.clip_weights is not None:
+                self.clip_weights.apply(self._session, self.base_key)
             return self._session
 
     def _build(self, settings: EngineSettings) -> Any:
@@ -75,6 +79,7 @@ class SessionFactory:
         if self._net is None or self._net_key != net_key:
             self._net = load_model(weights, device=settings.device)
             self._net_key = net_key
+        self.base_key = f"{net_key[0]}@{net_key[1]}"
         if self._frames is None:
             self._frames = open_frames(self.clip_path)
         return VideoSession(self._net, self._frames, settings.memory_config(), size=int(settings.size),

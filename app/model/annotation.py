@@ -163,6 +163,8 @@ class AnnotationModel:
             self.user_edit.emit(frame)
         if kf_changed:
             self.keyframes_changed.emit()
+        if step.on_apply is not None:
+            step.on_apply(before)
 
     def set_keyframe(self, frame: int, on: bool) -> None:
         """Mark / unmark a frame as keyframe (unmarking lets propagation overwrite it)."""

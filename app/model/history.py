@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,7 @@ class Step:
     open: bool = False
     objects: tuple[ObjectsState, ObjectsState] | None = None
     memlog: tuple[dict[int, Any], dict[int, Any]] | None = None  # a run's memory-log entries before / after
+    on_apply: Callable[[bool], None] | None = None  # effect beyond masks, called with True on undo, False on redo
 
     def record_objects(self, before: ObjectsState, after: ObjectsState) -> None:
         """Add an object-list change; a second one keeps the first `before`."""

@@ -51,8 +51,12 @@ class MemoryLog:
 
     def add_reset(self, frame: int) -> None:
         """Note a user memory reset at `frame` (drawn as a marker)."""
+        self.add_event(frame, "reset", {"by": "user"})
+
+    def add_event(self, frame: int, kind: str, detail: dict[str, Any]) -> None:
+        """Note an event the user caused at `frame` (e.g. "adapt": the model learned from the keyframes)."""
         d = self._by_frame.setdefault(frame, {"frame": frame, "events": []})
-        d.setdefault("events", []).append({"kind": "reset", "detail": {"by": "user"}})
+        d.setdefault("events", []).append({"kind": kind, "detail": dict(detail)})
         self.changed.emit()
 
     def put(self, entries: dict[int, dict[str, Any] | None]) -> None:

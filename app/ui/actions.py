@@ -68,6 +68,8 @@ SPECS: dict[str, tuple[str, str | list[str], str, str]] = {
     "follow_run": ("Follo&w the run", "Ctrl+Shift+W", "Show each frame as the propagation finishes it", ""),
     "cancel": ("&Cancel propagation", "Esc", "Stop the running propagation (finished frames stay)", "cancel"),
     "reset_memory": ("Reset &memory", "", "Empty the engine's memory; keyframes stay", ""),
+    "learn": ("&Learn from keyframes", "Ctrl+Shift+L", "Fine-tune the model on this clip's keyframes (time budget in "
+              "the Memory panel); Esc cancels, undo returns to the previous weights", ""),
     "shortcuts": ("&Keyboard shortcuts", "F1", "List every shortcut", ""),
     "about": ("&About", "", "About this application", ""),
 }

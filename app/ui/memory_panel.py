@@ -41,6 +41,7 @@ FIELDS = (  # name, label, min, max, tooltip
 
 
 _cuda: bool | None = None
+LEARN_BUDGET_S = 120  # default time budget of "Learn from keyframes": the best measured on the CPU (docs/ADAPT.md)
 
 
 def cuda_available() -> bool:
@@ -93,6 +94,7 @@ class MemoryPanel(QWidget):
 
     settings_changed = Signal(object)
     reset_requested = Signal()
+    learn_requested = Signal(float)  # time budget in seconds
 
     def __init__(self, settings: EngineSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,7 +151,25 @@ class MemoryPanel(QWidget):
         reset.setToolTip("Empty working and long-term memory; the next run starts fresh from the keyframes")
         reset.clicked.connect(self.reset_requested.emit)
         lay.addWidget(reset)
+        lay.addLayout(self._learn_row())
         lay.addStretch(1)
+
+    def _learn_row(self) -> QHBoxLayout:
+        """"Learn from keyframes" with its time budget (docs/ADAPT.md)."""
+        row = QHBoxLayout()
+        self.learn = QPushButton("Learn from keyframes")
+        self.learn.setToolTip("Fine-tune the model on this clip's keyframes for up to the time budget (Ctrl+Shift+L); "
+                              "memory is reset, undo returns to the previous weights. On davis16-dev (2 min, CPU) it "
+                              "helped 4 clips of 5 a lot and hurt one (docs/ADAPT.md): check, undo if worse")
+        self.learn.clicked.connect(lambda: self.learn_requested.emit(float(self.learn_budget.value())))
+        self.learn_budget = QSpinBox()
+        self.learn_budget.setRange(5, 3600)
+        self.learn_budget.setValue(LEARN_BUDGET_S)
+        self.learn_budget.setSuffix(" s")
+        self.learn_budget.setToolTip("Time budget for learning from keyframes")
+        row.addWidget(self.learn, 1)
+        row.addWidget(self.learn_budget)
+        return row
 
     def _on_cuda(self, available: bool) -> None:
         """The background probe answered: offer CUDA, or withdraw it (without changing the settings)."""

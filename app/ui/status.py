@@ -45,6 +45,14 @@ class StatusBar(QStatusBar):
     def set_device(self, label: str) -> None:
         self.device.setText(label)
 
+    def set_learning(self, step: int, seconds: float, budget: float, loss: float) -> None:
+        """Progress of "Learn from keyframes": elapsed time against the budget, steps and training loss."""
+        self.bar.show()
+        self.bar.setRange(0, max(1, round(budget)))
+        self.bar.setValue(min(round(seconds), round(budget)))
+        self.bar.setFormat(f"learning {seconds:.0f}/{budget:.0f} s")
+        self.rate.setText(f"step {step} · loss {loss:.3f} · Esc cancels")
+
     def set_running(self, running: bool) -> None:
         if not running:
             self.clear_run_readouts()

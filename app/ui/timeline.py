@@ -32,8 +32,9 @@ EVENT_STYLE = {  # kind: (symbol, colour, size, label, lane)
     "consolidate": ("t", (214, 110, 255), 10, "consolidation", "lt"),
     "evict": ("x", (255, 90, 90), 10, "eviction", "lt"),
     "reset": ("s", (240, 240, 240), 8, "memory reset", "wm"),
+    "adapt": ("star", (255, 214, 10), 12, "model adapted to the keyframes", "wm"),
 }
-LEGEND_GLYPH = {"insert": "│", "consolidate": "▼", "evict": "✕", "reset": "■"}
+LEGEND_GLYPH = {"insert": "│", "consolidate": "▼", "evict": "✕", "reset": "■", "adapt": "★"}
 
 AXIS_WIDTH = 66  # room for "LT_max 10k" / "T_max 10" tick labels, level with their lines
 WM_TOP = 1.4  # working-memory lane: y range (as a multiple of T_max) ...
@@ -287,7 +288,8 @@ class MemoryTimeline(QWidget):
     def _legend_html() -> str:
         items = [(KEY_COLOR, "◆ keyframe"), (PROP_COLOR, "▬ propagated"), (WM_COLOR, "■ working"),
                  (LT_COLOR, "■ long-term"), (CAP_COLOR, "╌ LT_max")]
-        items += [(EVENT_STYLE[k][1], f"{LEGEND_GLYPH[k]} {k}") for k in ("insert", "consolidate", "evict", "reset")]
+        items += [(EVENT_STYLE[k][1], f"{LEGEND_GLYPH[k]} {k}") for k in ("insert", "consolidate", "evict", "reset",
+                                                                                "adapt")]
         return "&nbsp; ".join(f"<span style='color:{_rgb(c)}'>{t}</span>" for c, t in items)
 
     # ---- drawing ----
@@ -369,7 +371,7 @@ class MemoryTimeline(QWidget):
                 continue
             if kind == "insert":
                 y = WM_BOTTOM * wm_top / 2
-            elif kind == "reset":
+            elif kind in ("reset", "adapt"):
                 y = WM_MARK * wm_top
             elif kind == "evict":
                 y = LT_EVICT * lt_top
@@ -477,6 +479,8 @@ def _event_text(e: dict) -> str:
     d = e.get("detail") or {}
     if e.get("kind") == "consolidate" and d:
         return f"consolidate ({_fmt(d.get('candidates', 0))}→{_fmt(d.get('prototypes', 0))})"
+    if e.get("kind") == "adapt" and d.get("steps"):
+        return f"adapted ({d['steps']} steps, {d.get('seconds', 0):.0f} s)"
     if e.get("kind") == "evict" and d:
         return f"evict (−{_fmt(d.get('removed', 0))})"
     return str(e.get("kind"))

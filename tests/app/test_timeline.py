@@ -55,6 +55,7 @@ def test_lanes_and_markers(qtbot, clip: Path) -> None:  # noqa: ANN001
     qtbot.waitExposed(tl)
     _fill_log(m.memlog)
     m.memlog.add_reset(5)
+    m.memlog.add_event(7, "adapt", {"steps": 12, "seconds": 30.0})
     tl.redraw()
     assert tl.t_max == 4
     # working memory: bars of frames held (one bar per run), up to T_max
@@ -72,13 +73,14 @@ def test_lanes_and_markers(qtbot, clip: Path) -> None:  # noqa: ANN001
     # markers on their lanes
     counts = {k: len(item.getData()[0]) for k, item in tl.event_items.items()}
     assert counts == {"insert": N // 2, "consolidate": sum(1 for _, k, _ in m.memlog.events() if k == "consolidate"),
-                      "evict": 1, "reset": 1}
+                      "evict": 1, "reset": 1, "adapt": 1}
     assert tl.event_items["insert"] in tl.wm.items and tl.event_items["consolidate"] in tl.lt.items
     assert tl.event_items["evict"].getData()[1][0] > 16  # just above the LT_max line
     # the frame's numbers
     txt = tl.frame_text(9)
     assert "Frame 9" in txt and "WM " in txt and "/4 frames" in txt and "LT " in txt and "/ 16" in txt
     assert "evict (−4)" in txt
+    assert "adapted (12 steps, 30 s)" in tl.frame_text(7)
     nums = tl.frame_numbers(9)
     assert nums["t_max"] == 4 and nums["long_term_capacity"] == 16
     project.close()

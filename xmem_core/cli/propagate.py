@@ -24,7 +24,7 @@ from xmem_core.resources import default_weights
 MIN_SIZE, MAX_SIZE = 32, 4320  # processing short side: 32 px is a 2×2 feature map at stride 16; 4320 is 8K
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("propagate", help="propagate a first-frame mask through a clip",
                               description="Propagate MASK (annotating frame N) through INPUT; write one palette PNG "
                                           "per frame into OUT_DIR at the source resolution.")
@@ -51,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the masks an earlier run wrote into OUT_DIR (never other files)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, prepare_session=None)
+    return p
 
 
 def memory_config_from_args(args: argparse.Namespace) -> MemoryConfig:
@@ -103,13 +104,17 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, args.input, frames.names, args.mask, getattr(args, "overwrite", False))
     try:
         model = load_model(model_path, device=device)
+        adapting = getattr(args, "adapt", 0) > 0
         session = VideoSession(model, frames, config, size=args.size, device=device, precision=args.precision,
-                               copy_model=False)
+                               copy_model=adapting)
     except BaseException:
         out.discard_created()
         raise
-    del model  # the session optimised it in place
+    del model  # without --adapt the session optimised it in place
     session.set_mask(args.mask_frame, mask)
+    prepare = getattr(args, "prepare_session", None)  # set by main.py when the training package is there (--adapt)
+    if prepare is not None:
+        prepare(session, args)
     try:
         out.start()
         _propagate_both_ways(session, args.mask_frame, out, frames.names, quiet=args.quiet)

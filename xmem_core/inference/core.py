@@ -110,6 +110,22 @@ class InferenceCore:
         if log:
             self._events.append(MemoryEvent("reset"))
 
+    def swap_network(self, net: XMem, detail: dict | None = None) -> XMem:
+        """Run with `net` (an inference-ready network of the same architecture, e.g. clip-adapted weights) from the
+        next step on. Memory is reset and an "adapt" event logged with `detail`. Returns the previous network."""
+        if net.config != self.net.config:
+            raise EngineError(f"the new weights are a {net.config.name} network, the session runs "
+                              f"{self.net.config.name}")
+        previous, self.net = self.net, net
+        self.invalidate_graphs()  # captured stages (CUDA graphs) hold the previous network's weights
+        self.reset_memory(log=False)
+        self._events.append(MemoryEvent("adapt", dict(detail or {})))
+        return previous
+
+    def prepare(self, net: XMem) -> XMem:
+        """An inference-ready copy of `net` with this core's precision and optimisations (`net` is untouched)."""
+        return prepare_for_inference(net, self.precision, inplace=False) if self.channels_last else net.eval()
+
     def update_config(self, config: MemoryConfig) -> None:
         """Apply new memory hyper-parameters; they take effect from the next insertion."""
         config.validate()

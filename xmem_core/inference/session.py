@@ -72,10 +72,15 @@ class VideoSession:
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise EngineError("CUDA was requested but no CUDA device is available")
         self.frames = frames
+        self.size = size
         self.geometry = make_geometry(tuple(frames.size), size)
         graphs = self.device.type == "cuda" and not profile if graphs is None else graphs
-        self.core = InferenceCore(model.to(self.device).eval(), memory_config, precision=precision, profile=profile,
+        model = model.to(self.device).eval()
+        self._base = model if copy_model else None  # unoptimised base weights, what adaptation starts from
+        self.core = InferenceCore(model, memory_config, precision=precision, profile=profile,
                                   optimize=optimize, copy_model=copy_model, graphs=graphs)
+        self._base_ready = self.core.net  # the base network as the core runs it
+        self._adapted: XMem | None = None  # clip-specific weights in use (unoptimised), None = base weights
         self.output_tile_elements = OUTPUT_TILE_ELEMENTS  # bound on upsampled probabilities held at once
         self._upload = Upload(self.device, self.geometry, channels_last=optimize)
         if self.device.type == "cuda":
@@ -118,6 +123,33 @@ class VideoSession:
 
     def reset_memory(self) -> None:
         self.core.reset_memory()
+
+    # -------------------------------------------------------------- weights
+    @property
+    def base_network(self) -> XMem:
+        """The unoptimised network the session was built with (adaptation starts from it; never modified)."""
+        if self._base is None:
+            raise EngineError("this session optimised its network in place (copy_model=False): build it with "
+                              "copy_model=True to adapt it")
+        return self._base
+
+    @property
+    def adapted_network(self) -> XMem | None:
+        """The clip-specific weights in use (unoptimised), or None while the base weights run."""
+        return self._adapted
+
+    def set_network(self, net: XMem | None, detail: dict | None = None) -> XMem | None:
+        """Run with clip-specific weights `net` (None: back to the base weights) from the next frame on.
+
+        Memory is reset (it was written by the other weights) and an "adapt" event is logged with `detail`
+        (plus "base": True when returning to the base weights). Returns the adapted network in use before (None
+        for the base weights), so a caller can undo with set_network(previous).
+        """
+        ready = self._base_ready if net is None else self.core.prepare(net.to(self.device).eval())
+        info = {**(detail or {}), **({"base": True} if net is None else {})}
+        self.core.swap_network(ready, info)
+        previous, self._adapted = self._adapted, net
+        return previous
 
     def update_memory_config(self, config: MemoryConfig) -> None:
         self.core.update_config(config)

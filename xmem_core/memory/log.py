@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-EVENT_KINDS = ("insert", "deep_update", "consolidate", "evict", "reset", "add_objects", "remove_objects")
+EVENT_KINDS = ("insert", "deep_update", "consolidate", "evict", "reset", "add_objects", "remove_objects", "adapt")
 
 
 @dataclass
