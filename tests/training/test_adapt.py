@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.core.test_inference import ArraySource
 from tests.core.tiny import moving_square_clip, tiny_model, tiny_weights
 from training.adapt import (
     AdaptConfig,
@@ -23,33 +24,10 @@ from training.adapt import (
 )
 from xmem_core.inference.core import EngineError
 from xmem_core.inference.session import VideoSession
-from xmem_core.io.frames import FrameSource
 from xmem_core.model.checkpoint import load_model
 
 H, W = 48, 64
 CFG = AdaptConfig(budget_s=60, max_steps=40, lr=1e-3, params="all", size=H, crop=48, batch_size=2, num_frames=3)
-
-
-class ArraySource(FrameSource):
-    """Frames held in memory (no files)."""
-
-    def __init__(self, frames: list[np.ndarray]) -> None:
-        super().__init__("memory")
-        self._frames = frames
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._frames[0].shape[:2]
-
-    @property
-    def names(self) -> list[str]:
-        return [f"{i:05d}" for i in range(len(self._frames))]
-
-    def _read(self, index: int) -> np.ndarray:
-        return self._frames[index]
 
 
 @pytest.fixture(scope="module", autouse=True)
