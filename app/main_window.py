@@ -281,8 +281,10 @@ class MainWindow(QMainWindow):
         self._update_object_actions()
         self.setWindowTitle(f"{project.clip_path.name} — {APP_NAME}")
         self._update_enabled()
+        notes = "; ".join(getattr(project.frames, "notes", []))  # e.g. "header says 12 frames, 3 decode"
         self.status.showMessage(f"Opened {project.clip_path} ({m.n_frames} frames, {m.size[1]}×{m.size[0]}); "
-                                f"workspace {project.workspace.root}", 8000)
+                                + (f"note: {notes}; " if notes else "")
+                                + f"workspace {project.workspace.root}", 20000 if notes else 8000)
         cv.setFocus(Qt.FocusReason.OtherFocusReason)  # the keyboard starts on the canvas, not in a tool field
 
     def _watch_fields(self) -> None:

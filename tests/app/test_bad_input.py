@@ -163,4 +163,5 @@ def test_truncated_video_opens_with_the_frames_that_decode(qtbot, tmp_path: Path
     assert win.open_path(path, tmp_path / "ws")
     assert win.project.model.n_frames == 3  # the header says 12: the app used to fail mid-run at frame 3
     assert win.project.frames[2].shape == (H, W, 3)
+    assert "header says" in win.status.currentMessage()  # the user is told why the clip is shorter
     win.close_project()
