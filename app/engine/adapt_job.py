@@ -146,6 +146,10 @@ class Learner(QObject):
         self.factory.clip_weights = ClipWeights(Path(self.project.workspace.root) / FILE_NAME)
         self._worker: AdaptWorker | None = None
         self._thread: QThread | None = None
+        # finished workers keep their Python reference until their thread has ended: dropping it earlier (in
+        # _on_finished, queued from the worker thread) deleted the C++ worker while its thread was still returning
+        # from run(), a use-after-free that crashed the app (and the suite) at a later, random Qt call
+        self._retired: list[tuple[AdaptWorker, QThread]] = []
 
     @property
     def running(self) -> bool:
@@ -171,7 +175,8 @@ class Learner(QObject):
         worker.failed.connect(lambda exc: self.error.emit(*describe(exc, "learning from keyframes")))
         worker.finished.connect(self._on_finished)
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(worker.deleteLater)
+        thread.finished.connect(worker.deleteLater)  # in the worker thread, as it ends
+        thread.finished.connect(self._reap)  # queued to this (GUI) thread, before the thread's own deleteLater
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread = worker, thread
         self.running_changed.emit(True)
@@ -201,7 +206,13 @@ class Learner(QObject):
         self.status.emit(f"Learned from keyframes {summary['keyframes']} in {summary['seconds']:.0f} s "
                          f"({summary['steps']} steps): memory reset, propagate again to use the new weights.")
 
+    def _reap(self) -> None:
+        """A worker thread has ended: release the workers whose thread is done (Qt deletes them)."""
+        self._retired = [(w, t) for w, t in self._retired if not t.isFinished()]
+
     def _on_finished(self, status: str) -> None:
+        if self._worker is not None and self._thread is not None:
+            self._retired.append((self._worker, self._thread))
         self._worker, self._thread = None, None
         if status == "cancelled":
             self.status.emit("Learning cancelled: the previous weights stay.")

@@ -39,6 +39,9 @@ class TaskWorker(QObject):
 def start_task(parent: QObject, worker: TaskWorker) -> QThread:
     """Move `worker` to a new thread, start it, and clean both up when done."""
     thread = QThread(parent)
+    # the thread object holds the worker's Python reference: a caller that drops its own when the result arrives
+    # (queued from the worker thread) would otherwise delete the worker while its thread is still leaving run()
+    thread.worker = worker
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # quit() is thread-safe
