@@ -175,7 +175,8 @@ class Learner(QObject):
         worker.failed.connect(lambda exc: self.error.emit(*describe(exc, "learning from keyframes")))
         worker.finished.connect(self._on_finished)
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(worker.deleteLater)  # in the worker thread, as it ends
+        # no worker.deleteLater: deleting the Python-made worker in its own thread as it ends needs the GIL while Qt
+        # holds the thread's locks (a deadlock with the GUI thread); _reap releases it here once the thread is done
         thread.finished.connect(self._reap)  # queued to this (GUI) thread, before the thread's own deleteLater
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread = worker, thread
@@ -207,7 +208,7 @@ class Learner(QObject):
                          f"({summary['steps']} steps): memory reset, propagate again to use the new weights.")
 
     def _reap(self) -> None:
-        """A worker thread has ended: release the workers whose thread is done (Qt deletes them)."""
+        """A worker thread has ended: release the workers whose thread is done (deleted here, in the GUI thread)."""
         self._retired = [(w, t) for w, t in self._retired if not t.isFinished()]
 
     def _on_finished(self, status: str) -> None:

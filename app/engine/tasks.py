@@ -45,7 +45,6 @@ def start_task(parent: QObject, worker: TaskWorker) -> QThread:
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # quit() is thread-safe
-    thread.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
+    thread.finished.connect(thread.deleteLater)  # and with it (GUI thread) the worker: see `thread.worker` above
     thread.start()
     return thread
