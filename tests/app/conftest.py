@@ -53,11 +53,15 @@ def clip(tmp_path: Path) -> Path:
 @pytest.fixture
 def video_clip(tmp_path: Path) -> Path:
     """The same clip as an mp4 (H.264)."""
+    return encode_clip(tmp_path / "clip.mp4", "libx264")
+
+
+def encode_clip(path: Path, codec: str, options: dict[str, str] | None = None) -> Path:
+    """Write `make_frames()` to `path` at 25 fps with `codec` (container `options`, e.g. movflags)."""
     import av
 
-    path = tmp_path / "clip.mp4"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=25)
+    with av.open(str(path), "w", options=options or {}) as c:
+        s = c.add_stream(codec, rate=25)
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
         for f in make_frames():
             for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):

@@ -144,17 +144,9 @@ def test_truncated_video_opens_with_the_frames_that_decode(qtbot, tmp_path: Path
     import av
 
     from app.main_window import MainWindow
-    from tests.app.conftest import make_frames
+    from tests.app.conftest import encode_clip
 
-    path = tmp_path / "cut.mp4"
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
-        s = c.add_stream("mpeg4", rate=25)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        for f in make_frames():
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    path = encode_clip(tmp_path / "cut.mp4", "mpeg4", {"movflags": "faststart"})
     with av.open(str(path)) as c:
         cut = [p.pos for p in c.demux(c.streams.video[0]) if p.size][3]
     path.write_bytes(path.read_bytes()[:cut])
